@@ -1,0 +1,132 @@
+"""Settings of the eventlog demo project.
+
+Every environment variable of the contract maps to the Django setting of the
+same name; a project that installs only the ``eventlog`` app sets those
+settings directly.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        # Left as the raw string so the system check (eventlog.E00x) reports it
+        # with a one-line message instead of a traceback at import time.
+        return raw  # type: ignore[return-value]
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    return raw in {"1", "true", "yes", "on"}
+
+
+DEBUG = _env_bool("DJANGO_DEBUG", True)
+SECRET_KEY = os.environ.get(
+    "DJANGO_SECRET_KEY", "django-insecure-eventlog-demo-key-change-me-in-production"
+)
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", "testserver"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "eventlog",
+    "speedy",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "eventlog.middleware.EventlogMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=0,
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
+AUTHENTICATION_BACKENDS = ["speedy.backends.AccountStateBackend"]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+
+# --- eventlog -------------------------------------------------------------
+EVENTLOG_DIR = os.environ.get("EVENTLOG_DIR") or str(BASE_DIR / "logs")
+EVENTLOG_MAX_BYTES = _env_int("EVENTLOG_MAX_BYTES", 10 * 1024 * 1024)
+EVENTLOG_BACKUP_COUNT = _env_int("EVENTLOG_BACKUP_COUNT", 10)
+EVENTLOG_HMAC_KEY = os.environ.get("EVENTLOG_HMAC_KEY") or None
+
+# speedy: lock an account after this many failed logins in a row.
+SPEEDY_MAX_FAILED_LOGINS = 5
+
+# Django's own log records go to <EVENTLOG_DIR>/django.jsonl as JSON lines
+# rendered by python-json-logger, with the same timestamp and context keys.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {"()": "eventlog.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "jsonl": {
+            "class": "eventlog.logging.JsonLinesHandler",
+            "formatter": "json",
+            "level": "INFO",
+        },
+        "console": {"class": "logging.StreamHandler", "level": "WARNING"},
+    },
+    "loggers": {
+        "django": {"handlers": ["jsonl", "console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["jsonl"], "level": "INFO", "propagate": False},
+        "speedy": {"handlers": ["jsonl"], "level": "INFO", "propagate": False},
+        "eventlog": {"handlers": ["jsonl"], "level": "INFO", "propagate": False},
+    },
+}

@@ -1,0 +1,101 @@
+"""Typed accessors for every ``EVENTLOG_*`` setting.
+
+eventlog reads its settings here and nowhere else. Each accessor returns the
+value in its final type; invalid values are reported by the system checks in
+:mod:`eventlog._checks` (``eventlog.E001``...) and fall back to the default
+here, so a typo never turns into a traceback inside a request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from django.conf import settings
+
+DEFAULT_MAX_BYTES: Final = 10 * 1024 * 1024
+DEFAULT_BACKUP_COUNT: Final = 10
+DEFAULT_MAX_LINE_BYTES: Final = 64 * 1024
+MIN_MAX_LINE_BYTES: Final = 1024
+LEVELS: Final = ("debug", "info", "warning", "error", "critical")
+DEFAULT_MASK_FIELDS: Final = ("password", "passwd", "token", "secret", "api_key", "apikey")
+
+
+def _get(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+def _int(name: str, default: int, minimum: int = 0) -> int:
+    value = _get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        return default
+    return value
+
+
+def directory() -> Path:
+    """``EVENTLOG_DIR``: where the log files go (default ``logs/`` beside ``BASE_DIR``)."""
+    value = _get("EVENTLOG_DIR", None)
+    if isinstance(value, str | Path) and str(value):
+        return Path(value)
+    base = _get("BASE_DIR", None)
+    return (Path(base) if base else Path.cwd()) / "logs"
+
+
+def max_bytes() -> int:
+    """``EVENTLOG_MAX_BYTES``: rotate the live file past this size; 0 never rotates."""
+    return _int("EVENTLOG_MAX_BYTES", DEFAULT_MAX_BYTES)
+
+
+def backup_count() -> int:
+    """``EVENTLOG_BACKUP_COUNT``: rotated files kept per log file."""
+    return _int("EVENTLOG_BACKUP_COUNT", DEFAULT_BACKUP_COUNT)
+
+
+def max_line_bytes() -> int:
+    """``EVENTLOG_MAX_LINE_BYTES``: the line cap; larger values are truncated with a marker."""
+    return _int("EVENTLOG_MAX_LINE_BYTES", DEFAULT_MAX_LINE_BYTES, MIN_MAX_LINE_BYTES)
+
+
+def hmac_key() -> bytes | None:
+    """``EVENTLOG_HMAC_KEY``: keys the integrity chain with HMAC-SHA256 when set."""
+    value = _get("EVENTLOG_HMAC_KEY", None)
+    if isinstance(value, str) and value:
+        return value.encode()
+    if isinstance(value, bytes) and value:
+        return value
+    return None
+
+
+def level() -> str:
+    """``EVENTLOG_LEVEL``: the lowest level written to ``events.jsonl`` (default ``info``)."""
+    value = _get("EVENTLOG_LEVEL", "info")
+    if isinstance(value, str) and value.lower() in LEVELS:
+        return value.lower()
+    return "info"
+
+
+def enabled() -> bool:
+    """``EVENTLOG_ENABLED``: when false, events are built but not written (benchmarks)."""
+    return bool(_get("EVENTLOG_ENABLED", True))
+
+
+def trusted_proxies() -> int:
+    """``EVENTLOG_TRUSTED_PROXIES``: reverse proxies in front of Django that append
+    to ``X-Forwarded-For``; 0 (default) trusts only ``REMOTE_ADDR``."""
+    return _int("EVENTLOG_TRUSTED_PROXIES", 0)
+
+
+def request_id_header() -> str:
+    """``EVENTLOG_REQUEST_ID_HEADER``: the request id header read and echoed."""
+    value = _get("EVENTLOG_REQUEST_ID_HEADER", "X-Request-ID")
+    return value if isinstance(value, str) and value else "X-Request-ID"
+
+
+def mask_fields() -> tuple[str, ...]:
+    """``EVENTLOG_MASK_FIELDS``: extra field-name fragments masked as ``"***"``,
+    added to the built-in password/passwd/token/secret/api_key/apikey."""
+    value = _get("EVENTLOG_MASK_FIELDS", ())
+    extra: Sequence[Any] = value if isinstance(value, list | tuple) else ()
+    names = [*DEFAULT_MASK_FIELDS, *(str(v).lower() for v in extra if isinstance(v, str) and v)]
+    return tuple(dict.fromkeys(names))

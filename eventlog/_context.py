@@ -1,0 +1,137 @@
+"""Who, where and why: the context merged into every line.
+
+Context lives in :mod:`contextvars`, never in thread-locals, so it follows
+asyncio tasks and ``sync_to_async`` threads alike and never leaks from one
+request to the next.
+
+Two variables are kept:
+
+* the *request* bound by :class:`eventlog.middleware.EventlogMiddleware`
+  (request id, client IP, user agent and the request itself, from which the
+  actor is resolved lazily, only when an event is emitted, so a user
+  authenticated later in the view, DRF token style, is still named and
+  requests that log nothing never touch the session);
+* the *bound* values of :func:`context` blocks, which nest and win over the
+  request's values.
+
+Outside a request the actor is ``"CLI"``, with ``ip: "CLI"``, ``os_user`` and
+``command`` (the management command, else the program name).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.functional import empty
+
+__all__ = ["RequestInfo", "bind_request", "context", "current", "reset_request"]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestInfo:
+    """What the middleware knows about the request being served."""
+
+    request: HttpRequest
+    request_id: str
+    ip: str | None
+    user_agent: str | None
+
+
+_EMPTY: Mapping[str, Any] = {}
+_request: ContextVar[RequestInfo | None] = ContextVar("eventlog_request", default=None)
+_bound: ContextVar[Mapping[str, Any]] = ContextVar("eventlog_bound", default=_EMPTY)
+_resolving: ContextVar[bool] = ContextVar("eventlog_resolving_actor", default=False)
+
+
+@contextlib.contextmanager
+def context(**values: Any) -> Iterator[None]:
+    """Bind ``values`` (``actor=``, ``reason=``, any other key) to every event
+    emitted inside the block, in this thread or task and the ones it spawns
+    through ``contextvars`` (``asyncio``, ``sync_to_async``).
+
+    Blocks nest: inner values win, and leaving a block restores the outer ones,
+    also when the block raises.
+    """
+    token = _bound.set({**_bound.get(), **values})
+    try:
+        yield
+    finally:
+        _bound.reset(token)
+
+
+def bind_request(info: RequestInfo) -> Token[RequestInfo | None]:
+    """Make ``info`` the current request; undo with :func:`reset_request`."""
+    return _request.set(info)
+
+
+def reset_request(token: Token[RequestInfo | None]) -> None:
+    """Forget the request bound by the matching :func:`bind_request`."""
+    _request.reset(token)
+
+
+@cache
+def _cli() -> Mapping[str, str]:
+    try:
+        os_user = getpass.getuser()
+    except Exception:  # no passwd entry (containers) or no login name
+        os_user = str(os.getuid())
+    argv = sys.argv or [""]
+    program = os.path.basename(argv[0])
+    if program in {"manage.py", "django-admin", "__main__.py"} and len(argv) > 1:
+        command = argv[1]
+    else:
+        command = program or "python"
+    return {"actor": "CLI", "ip": "CLI", "os_user": os_user, "command": command}
+
+
+def _user_of(request: HttpRequest, resolve: bool) -> tuple[str, str] | None:
+    user = request.__dict__.get("user")
+    if user is None:
+        return None
+    if not resolve and getattr(user, "_wrapped", None) is empty:
+        return None  # not loaded yet and we were asked not to load it
+    if _resolving.get():
+        return None  # an event emitted while the user itself is being loaded
+    token = _resolving.set(True)
+    try:
+        if not user.is_authenticated:
+            return None
+        return str(user.get_username()), str(user.pk)
+    except Exception:  # a broken auth backend must not break logging
+        return None
+    finally:
+        _resolving.reset(token)
+
+
+def current(*, resolve_actor: bool = True) -> dict[str, Any]:
+    """The context of an event emitted now: request values or the CLI defaults,
+    then the bound values of enclosing :func:`context` blocks.
+
+    With ``resolve_actor=False`` the request's user is named only if it was
+    already loaded (for stdlib log records, which must not query the database).
+    """
+    info = _request.get()
+    if info is None:
+        out: dict[str, Any] = dict(_cli())
+    else:
+        out = {"request_id": info.request_id}
+        if info.ip is not None:
+            out["ip"] = info.ip
+        if info.user_agent is not None:
+            out["user_agent"] = info.user_agent
+        user = _user_of(info.request, resolve_actor)
+        if user is not None:
+            out["actor"], out["actor_id"] = user
+    bound = _bound.get()
+    if bound:
+        out.update(bound)
+    return out

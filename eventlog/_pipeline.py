@@ -1,0 +1,221 @@
+"""eventlog's structlog pipeline: event dict -> processors -> bytes -> sink.
+
+eventlog builds its *own* structlog logger (``make_filtering_bound_logger``
+instantiated directly over the sink) instead of calling
+``structlog.configure()``: the project's own structlog set-up, e.g.
+django-structlog's, stays untouched, and no stdlib ``logging`` detour sits on
+the event path (it costs several times the whole pipeline, see the
+benchmarks). :func:`configure` runs from ``AppConfig.ready()`` and again when
+an ``EVENTLOG_*`` setting changes; it is idempotent.
+
+Processors, in order:
+
+1. :func:`add_envelope`: ``timestamp``, ``level``, ``event``, ``event_id``,
+   ``schema_version``, then the context of :mod:`eventlog._context`, then the
+   event's own keys (a key that would overwrite the envelope or the sink's
+   ``stream``/``seq``/``hash`` is moved under ``extra``);
+2. masking of secret-looking keys at any depth;
+3. the capture hook of :func:`eventlog.testing.capture_events`;
+4. :func:`eventlog._values.render`: orjson, capped.
+
+The sink then adds ``stream``, ``seq`` and ``hash`` and appends the line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import threading
+from collections.abc import Mapping, MutableMapping
+from functools import partial
+from typing import Any, Final
+
+import structlog
+from django.db import transaction
+
+from eventlog import _clock, _conf, _context
+from eventlog._sink import FileSink
+from eventlog._values import Masker, render
+
+__all__ = ["EVENTS_FILE", "DJANGO_FILE", "SCHEMA_VERSION", "configure", "emit", "get_sink"]
+
+EVENTS_FILE: Final = "events.jsonl"
+DJANGO_FILE: Final = "django.jsonl"
+SCHEMA_VERSION: Final = 1
+LEVELS: Final = frozenset(_conf.LEVELS)
+# Room the sink needs for ``stream``, ``seq`` and ``hash`` under the line cap.
+SINK_RESERVE: Final = 320
+ENVELOPE: Final = frozenset({"timestamp", "level", "event", "event_id", "schema_version"})
+RESERVED: Final = ENVELOPE | {"stream", "seq", "hash"}
+_METHOD_LEVEL: Final = {"warn": "warning", "exception": "error", "fatal": "critical"}
+
+_log = logging.getLogger("eventlog")
+_sinks: dict[str, FileSink] = {}
+_sinks_lock = threading.Lock()
+_captures: list[list[dict[str, Any]]] = []
+_logger: Any = None
+_masker = Masker(_conf.DEFAULT_MASK_FIELDS)
+_cap = _conf.DEFAULT_MAX_LINE_BYTES - SINK_RESERVE
+errors = 0
+"""Events the pipeline could not write as asked in this process."""
+
+
+class _SinkLogger:
+    """structlog's *logger*: hands each rendered line to a sink."""
+
+    def __init__(self, sink: FileSink | None) -> None:
+        self._sink = sink
+
+    def msg(self, message: bytes) -> None:
+        if self._sink is not None:
+            self._sink.write(message)
+
+    debug = info = warning = warn = error = critical = fatal = exception = log = msg
+
+
+def _report_sink_failure(sink: FileSink, message: str) -> None:
+    if sink.path.name != DJANGO_FILE:  # django.jsonl failing reports on stderr only
+        _log.error(message, extra={"error": "sink_failure", "path": str(sink.path)})
+
+
+def get_sink(name: str) -> FileSink:
+    """The sink of ``<EVENTLOG_DIR>/<name>`` in this process (created on first use;
+    the file itself is opened on the first write)."""
+    sink = _sinks.get(name)
+    if sink is None:
+        with _sinks_lock:
+            sink = _sinks.get(name)
+            if sink is None:
+                sink = FileSink(
+                    _conf.directory() / name,
+                    max_bytes=_conf.max_bytes(),
+                    backup_count=_conf.backup_count(),
+                    hmac_key=_conf.hmac_key(),
+                    on_failure=_report_sink_failure,
+                )
+                _sinks[name] = sink
+    return sink
+
+
+def add_envelope(
+    _logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+) -> dict[str, Any]:
+    """Processor: the contract's envelope, then context, then the event's keys."""
+    timestamp, event_id = _clock.now()
+    out: dict[str, Any] = {
+        "timestamp": timestamp,
+        "level": _METHOD_LEVEL.get(method_name, method_name),
+        "event": event_dict.pop("event", "app.event"),
+        "event_id": event_id,
+        "schema_version": SCHEMA_VERSION,
+    }
+    out.update(_context.current())
+    for key, value in event_dict.items():
+        if key in RESERVED:
+            out.setdefault("extra", {})[key] = value
+        else:
+            out[key] = value
+    return out
+
+
+def _mask(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    masked: dict[str, Any] = _masker(event_dict)
+    return masked
+
+
+def _capture(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    for events in _captures:
+        events.append(dict(event_dict))
+    return event_dict
+
+
+def _render(_logger: Any, _name: str, event_dict: dict[str, Any]) -> bytes:
+    return render(event_dict, _cap)
+
+
+def configure() -> None:
+    """(Re)build eventlog's logger and sinks from the current settings."""
+    global _logger, _masker, _cap
+    with _sinks_lock:
+        for sink in _sinks.values():
+            sink.close()
+        _sinks.clear()
+    _masker = Masker(_conf.mask_fields())
+    _cap = _conf.max_line_bytes() - SINK_RESERVE
+    target = _SinkLogger(get_sink(EVENTS_FILE) if _conf.enabled() else None)
+    wrapper = structlog.make_filtering_bound_logger(_conf.level())
+    _logger = wrapper(target, [add_envelope, _mask, _capture, _render], {})
+
+
+def emit(
+    event: str,
+    fields: Mapping[str, Any] | None = None,
+    *,
+    level: str = "info",
+    on_commit: bool | None = None,
+    using: str | None = None,
+) -> None:
+    """Log ``event`` with ``fields``; never raises.
+
+    With ``on_commit`` (the default below ``error``) and inside an atomic block
+    of ``using``, the line is written when the transaction commits, with the
+    context captured now, and never if it rolls back. Errors and criticals are
+    written at once by default: they describe the failure a rollback follows.
+    Keys of ``fields`` that would overwrite the envelope or the sink's keys are
+    moved under ``extra``.
+    """
+    try:
+        data: dict[str, Any] = {}
+        for key, value in (fields or {}).items():
+            if key in RESERVED:
+                data.setdefault("extra", {})[key] = value
+            else:
+                data[str(key)] = value
+        if level not in LEVELS:
+            data.setdefault("extra", {})["level"] = str(level)
+            level = "info"
+        if on_commit is None:
+            on_commit = level not in {"error", "critical"}
+        if on_commit and transaction.get_connection(using).in_atomic_block:
+            captured = {**_context.current(), **data}
+            transaction.on_commit(partial(_write, event, level, captured), using=using)
+            return
+        _write(event, level, data)
+    except Exception as exc:
+        internal_error("emit_failed", exc, event)
+
+
+def _write(event: str, level: str, fields: dict[str, Any]) -> None:
+    if _logger is None:
+        configure()
+    try:
+        getattr(_logger, level)(event, **fields)
+    except Exception as exc:
+        internal_error("render_failed", exc, event)
+
+
+def internal_error(error: str, exc: BaseException, event: str) -> None:
+    """Report that ``event`` could not be logged: an ``eventlog.error`` line,
+    a record on ``django.jsonl``, a line on stderr and a count."""
+    global errors
+    errors += 1
+    detail = f"{type(exc).__name__}: {exc}"[:1000]
+    with contextlib.suppress(Exception):
+        print(f"eventlog: could not log {event!r}: {detail}", file=sys.stderr, flush=True)
+    with contextlib.suppress(Exception):
+        _log.error("could not log %r: %s", event, detail, extra={"error": error})
+    with contextlib.suppress(Exception):
+        _logger.error("eventlog.error", error=error, detail=detail, failed_event=str(event)[:200])
+
+
+def flush() -> None:
+    """Wait for background work of the sinks (compression) to finish."""
+    for sink in list(_sinks.values()):
+        sink.wait()
+
+
+def on_setting_changed(*, setting: str, **_kwargs: Any) -> None:
+    """``setting_changed`` receiver: rebuild when an ``EVENTLOG_*`` setting moves."""
+    if setting.startswith("EVENTLOG_"):
+        configure()

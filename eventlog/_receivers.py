@@ -1,0 +1,105 @@
+"""Receivers that turn eventlog's signals into events."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+from django.db.models import Model
+
+from eventlog import signals
+from eventlog._pipeline import emit
+
+__all__ = ["connect", "describe", "label_of"]
+
+EVENT_NAME: Final = re.compile(r"[A-Za-z0-9_]+(?:[.:-][A-Za-z0-9_]+)*")
+MAX_REPR: Final = 200
+
+
+def label_of(sender: Any) -> str | None:
+    """A string naming ``sender``: ``app_label.modelname`` for a model class or
+    instance, the dotted path for another class, the text of a string."""
+    if sender is None:
+        return None
+    if isinstance(sender, str):
+        return sender
+    if isinstance(sender, type) and issubclass(sender, Model):
+        return sender._meta.label_lower
+    if isinstance(sender, Model):
+        return sender._meta.label_lower
+    cls = sender if isinstance(sender, type) else type(sender)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _repr(instance: Model) -> str:
+    try:
+        return str(instance)[:MAX_REPR]
+    except Exception:
+        return f"<{type(instance).__name__}>"
+
+
+def describe(instance: Model) -> dict[str, Any]:
+    """``{model, object_id, repr}`` of a model instance."""
+    return {
+        "model": instance._meta.label_lower,
+        "object_id": None if instance.pk is None else str(instance.pk),
+        "repr": _repr(instance),
+    }
+
+
+def on_event_signal(
+    sender: Any,
+    *,
+    message: Any = None,
+    instance: Any = None,
+    event: Any = "app.event",
+    level: Any = "info",
+    on_commit: bool | None = None,
+    using: str | None = None,
+    **extra: Any,
+) -> None:
+    """``event_signal`` -> ``app.event`` (or ``event``) with sender, message,
+    instance and the extra keys."""
+    extra.pop("signal", None)
+    fields: dict[str, Any] = {"sender": label_of(sender)}
+    if message is not None:
+        fields["message"] = str(message)
+    if isinstance(instance, Model):
+        fields["instance"] = describe(instance)
+    elif instance is not None:
+        fields["instance"] = {"repr": str(instance)[:MAX_REPR]}
+    if not isinstance(event, str) or len(event) > 100 or not EVENT_NAME.fullmatch(event):
+        fields["invalid_event"] = str(event)[:100]
+        event = "app.event"
+    fields.update(extra)
+    emit(event, fields, level=str(level).lower(), on_commit=on_commit, using=using)
+
+
+def on_state_changed(
+    sender: Any,
+    *,
+    instance: Model,
+    field: str,
+    source: Any,
+    target: Any,
+    transition: str,
+    **extra: Any,
+) -> None:
+    """``state_changed`` -> ``state.changed``, written when the transaction commits."""
+    extra.pop("signal", None)
+    fields = {
+        "model": instance._meta.label_lower,
+        "object_id": str(instance.pk),
+        "field": field,
+        "source": source,
+        "target": target,
+        "transition": transition,
+        **extra,
+    }
+    emit("state.changed", fields, on_commit=True, using=instance._state.db)
+
+
+def connect() -> None:
+    """Connect the receivers (idempotent: stable ``dispatch_uid``\\ s)."""
+    signals.event_signal.connect(on_event_signal, dispatch_uid="eventlog.event_signal")
+    signals.state_changed.connect(on_state_changed, dispatch_uid="eventlog.state_changed")

@@ -1,0 +1,166 @@
+"""Turning arbitrary Python values into one safe JSON line.
+
+* :func:`json_default` makes every value JSON-native per the contract
+  (Decimal as string, durations as ISO 8601, files as their name, models as
+  their pk, anything else ``str()``) and never raises.
+* :class:`Masker` replaces values whose key looks like a secret with ``"***"``,
+  at any depth.
+* :func:`render` serializes with orjson and keeps the line under the cap by
+  truncating the largest values with an explicit marker, so a line is never
+  split and always parses.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any, Final
+
+import orjson
+from django.db.models import Model
+from django.db.models.fields.files import FieldFile
+from django.utils.duration import duration_iso_string
+from django.utils.functional import Promise
+
+__all__ = ["MASK", "PROTECTED_KEYS", "Masker", "json_default", "render"]
+
+MASK: Final = "***"
+OPTIONS: Final = orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS | orjson.OPT_NAIVE_UTC
+TRUNCATED: Final = "…[truncated {} bytes]"
+# Keys never shortened when a line is over the cap.
+PROTECTED_KEYS: Final = frozenset({"timestamp", "level", "event", "event_id", "schema_version"})
+
+
+def json_default(value: Any) -> Any:
+    """orjson ``default=``: JSON-native form of a value orjson cannot serialize."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.timedelta):
+        return duration_iso_string(value)
+    if isinstance(value, FieldFile):
+        return value.name or None
+    if isinstance(value, Model):
+        return None if value.pk is None else str(value.pk)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    if isinstance(value, Promise):
+        return str(value)
+    try:
+        return str(value)
+    except Exception:
+        return f"<unprintable {type(value).__qualname__}>"
+
+
+class Masker:
+    """Masks values whose key contains one of ``fragments`` (case-insensitive)."""
+
+    def __init__(self, fragments: Iterable[str]) -> None:
+        self._pattern = re.compile("|".join(re.escape(f) for f in fragments), re.IGNORECASE)
+        self._seen: dict[str, bool] = {}
+
+    def _secret(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        hit = self._seen.get(key)
+        if hit is None:
+            hit = self._pattern.search(key) is not None
+            if len(self._seen) < 10_000:  # keys repeat; the cache stays small
+                self._seen[key] = hit
+        return hit
+
+    def __call__(self, value: Any) -> Any:
+        """Return ``value`` with secrets masked; containers are copied only when
+        something inside them changes."""
+        if isinstance(value, Mapping):
+            out: dict[Any, Any] | None = None
+            for key, item in value.items():
+                new = MASK if self._secret(key) else self(item)
+                if new is not item and out is None:
+                    out = dict(value)
+                if out is not None:
+                    out[key] = new
+            return value if out is None else out
+        if isinstance(value, list | tuple):
+            items = [self(item) for item in value]
+            if any(a is not b for a, b in zip(items, value, strict=True)):
+                return items
+        return value
+
+
+def _dumps(data: Mapping[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(data, default=json_default, option=OPTIONS)
+    except (TypeError, orjson.JSONEncodeError):
+        # Integers beyond 64 bits, recursion limits, keys orjson cannot coerce:
+        # rebuild the tree from plain types and try once more.
+        return orjson.dumps(_plain(data, 0), default=json_default, option=OPTIONS)
+
+
+def _plain(value: Any, depth: int) -> Any:
+    if depth > 64:
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(v, depth + 1) for v in value]
+    if isinstance(value, bool | float | str) or value is None:
+        return value
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**64 else str(value)
+    return json_default(value)
+
+
+def _largest(data: dict[str, Any]) -> tuple[dict[Any, Any] | list[Any], Any, int] | None:
+    """The container, key and serialized size of the largest shrinkable value."""
+    best: tuple[dict[Any, Any] | list[Any], Any, int] | None = None
+    stack: list[tuple[dict[Any, Any] | list[Any], bool]] = [(data, True)]
+    while stack:
+        container, top = stack.pop()
+        pairs = container.items() if isinstance(container, dict) else enumerate(container)
+        for key, value in pairs:
+            if top and key in PROTECTED_KEYS:
+                continue
+            size = len(_dumps({"v": value}))
+            if best is None or size > best[2]:
+                best = (container, key, size)
+            if isinstance(value, dict | list) and size > 64:
+                stack.append((value, False))
+    return best
+
+
+def render(event: Mapping[str, Any], cap: int) -> bytes:
+    """Serialize ``event`` to one JSON object of at most ``cap`` bytes.
+
+    Over the cap, the largest values (strings, or whole lists and objects,
+    at any depth) are cut to a prefix ending in ``…[truncated N bytes]`` until
+    the line fits, and ``"truncated": true`` is added. The envelope keys are
+    never cut; if they alone exceed the cap, only they are kept.
+    """
+    data = _dumps(event)
+    if len(data) <= cap:
+        return data
+    work: dict[str, Any] = orjson.loads(data)
+    work["truncated"] = True
+    for _ in range(200):
+        data = _dumps(work)
+        excess = len(data) - cap
+        if excess <= 0:
+            return data
+        found = _largest(work)
+        if found is None or found[2] <= 16:
+            break
+        container, key, size = found
+        value = container[key]
+        text = value if isinstance(value, str) else _dumps({"v": value})[5:-1].decode()
+        raw = text.encode()
+        keep = max(0, len(raw) - excess - 40)
+        container[key] = raw[:keep].decode("utf-8", "ignore") + TRUNCATED.format(len(raw) - keep)
+    # Thousands of tiny keys: keep the envelope (short by construction).
+    envelope = {k: event[k] for k in event if k in PROTECTED_KEYS}
+    envelope["truncated"] = True
+    return _dumps(envelope)

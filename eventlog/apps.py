@@ -1,0 +1,24 @@
+"""The eventlog Django app."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.core.signals import setting_changed
+
+
+class EventlogConfig(AppConfig):
+    """Configures the pipeline and connects the receivers when Django is ready."""
+
+    name = "eventlog"
+    verbose_name = "Event log"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from eventlog import _checks, _pipeline, _receivers
+
+        _checks.register()
+        _pipeline.configure()
+        _receivers.connect()
+        setting_changed.connect(
+            _pipeline.on_setting_changed, dispatch_uid="eventlog.setting_changed"
+        )

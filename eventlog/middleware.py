@@ -1,0 +1,103 @@
+"""Request context for every line: request id, client IP, user agent, actor."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Awaitable, Callable
+from typing import Final
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.http import HttpRequest, HttpResponseBase
+
+from eventlog import _clock, _conf, _context
+
+__all__ = ["EventlogMiddleware"]
+
+_REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
+MAX_USER_AGENT: Final = 512
+
+
+def _client_ip(request: HttpRequest, trusted_proxies: int) -> str | None:
+    """``REMOTE_ADDR``, or behind ``trusted_proxies`` proxies the address the
+    outermost trusted proxy saw: the ``trusted_proxies``-th ``X-Forwarded-For``
+    hop from the right (hops further left are the client's to forge)."""
+    ip = request.META.get("REMOTE_ADDR") or None
+    if trusted_proxies:
+        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        hops = [h for h in hops if h]
+        if len(hops) >= trusted_proxies:
+            ip = hops[-trusted_proxies]
+    if ip is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(ip))
+    except ValueError:
+        return None
+
+
+def _request_info(request: HttpRequest, header: str) -> _context.RequestInfo:
+    incoming = request.headers.get(header, "")
+    request_id = incoming if _REQUEST_ID.fullmatch(incoming) else _clock.now()[1]
+    agent = request.META.get("HTTP_USER_AGENT") or None
+    return _context.RequestInfo(
+        request=request,
+        request_id=request_id,
+        ip=_client_ip(request, _conf.trusted_proxies()),
+        user_agent=agent[:MAX_USER_AGENT] if agent else None,
+    )
+
+
+class EventlogMiddleware:
+    """Binds the request's context for every event and log record emitted
+    while it is served, sync or async, and clears it afterwards, also when the
+    view raises.
+
+    * ``request_id``: the ``X-Request-ID`` header when it is a sane token (at
+      most 128 of ``A-Za-z0-9._:@/+=-``), else a new UUIDv7; echoed in the
+      response's ``X-Request-ID`` header (``EVENTLOG_REQUEST_ID_HEADER``).
+    * ``ip``: ``REMOTE_ADDR``, or the ``X-Forwarded-For`` hop added by the
+      outermost of ``EVENTLOG_TRUSTED_PROXIES`` proxies.
+    * ``user_agent``: the first 512 characters.
+    * ``actor``/``actor_id``: the authenticated user, looked up only when an
+      event is emitted (so authentication inside the view counts, and requests
+      that log nothing never touch the session).
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(
+        self,
+        get_response: Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]],
+    ) -> None:
+        self.get_response = get_response
+        self.header = _conf.request_id_header()
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(
+        self, request: HttpRequest
+    ) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+        if self.is_async:
+            return self.__acall__(request)
+        info = _request_info(request, self.header)
+        token = _context.bind_request(info)
+        try:
+            response = self.get_response(request)
+        finally:
+            _context.reset_request(token)
+        assert isinstance(response, HttpResponseBase)
+        response.headers[self.header] = info.request_id
+        return response
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        info = _request_info(request, self.header)
+        token = _context.bind_request(info)
+        try:
+            response = await self.get_response(request)  # type: ignore[misc]
+        finally:
+            _context.reset_request(token)
+        response.headers[self.header] = info.request_id
+        return response  # type: ignore[no-any-return]

@@ -1,0 +1,1 @@
+"""speedy: the demo app of the employees/shifts and account-state flows."""
