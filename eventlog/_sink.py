@@ -36,8 +36,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import gzip
-import hashlib
-import hmac
 import os
 import secrets
 import shutil
@@ -54,7 +52,7 @@ from typing import Final
 
 import orjson
 
-from eventlog import _clock
+from eventlog import _clock, _integrity
 
 __all__ = ["FileSink", "SinkStats", "rotated_files"]
 
@@ -151,11 +149,6 @@ class FileSink:
         self.stats = SinkStats()
         self._new_stream()
 
-    def _chain(self, body: bytes) -> bytes:
-        if self._key is None:
-            return hashlib.sha256(self._prev + body).hexdigest().encode()
-        return hmac.new(self._key, self._prev + body, hashlib.sha256).hexdigest().encode()
-
     # -- writing -----------------------------------------------------------------
 
     def write(self, rendered: bytes) -> None:
@@ -164,9 +157,9 @@ class FileSink:
         with self._lock:
             self._seq += 1
             body = rendered[:-1] + self._stream_part + str(self._seq).encode() + b"}"
-            digest = self._chain(body)
+            digest = _integrity.chain(self._prev, body, self._key)
             self._prev = digest
-            line = body[:-1] + b',"hash":"' + digest + b'"}\n'
+            line = _integrity.seal(body, digest)
             if self._backlog and not self._drain():
                 self._keep(line)
                 return

@@ -108,11 +108,9 @@ def _plain(value: Any, depth: int) -> Any:
         return {str(k): _plain(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_plain(v, depth + 1) for v in value]
-    if isinstance(value, bool | float | str) or value is None:
-        return value
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool):
         return value if -(2**63) <= value < 2**64 else str(value)
-    return json_default(value)
+    return value  # orjson-native, or handled by json_default
 
 
 def _largest(data: dict[str, Any]) -> tuple[dict[Any, Any] | list[Any], Any, int] | None:

@@ -1,0 +1,20 @@
+"""Shared fixtures: every test writes its logs to a directory of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from eventlog import _pipeline
+
+
+@pytest.fixture(autouse=True)
+def eventlog_dir(tmp_path: Path, settings) -> Iterator[Path]:
+    """Point EVENTLOG_DIR at a fresh directory for the test (the pipeline is
+    rebuilt through ``setting_changed``)."""
+    directory = tmp_path / "logs"
+    settings.EVENTLOG_DIR = str(directory)
+    yield directory
+    _pipeline.flush()

@@ -1,0 +1,60 @@
+"""Reading what the pipeline wrote, for assertions."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from eventlog import _integrity
+
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+UUID7 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+LEVELS = {"debug", "info", "warning", "error", "critical"}
+
+
+def raw_lines(directory: Path, name: str = "events.jsonl") -> list[bytes]:
+    """The raw lines of the live file (empty when it does not exist)."""
+    path = directory / name
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    assert data == b"" or data.endswith(b"\n"), "file ends with a torn line"
+    return data.splitlines(keepends=True)
+
+
+def read(directory: Path, name: str = "events.jsonl", event: str | None = None) -> list[dict[str, Any]]:
+    """Parsed lines of the live file, optionally only those of ``event``."""
+    lines = [orjson.loads(line) for line in raw_lines(directory, name)]
+    return [line for line in lines if event is None or line["event"] == event]
+
+
+def assert_envelope(line: dict[str, Any]) -> None:
+    """Every contract key of every line is present and well-formed."""
+    assert TIMESTAMP.fullmatch(line["timestamp"]), line["timestamp"]
+    assert line["level"] in LEVELS
+    assert isinstance(line["event"], str) and line["event"]
+    assert UUID7.fullmatch(line["event_id"]), line["event_id"]
+    assert line["schema_version"] == 1
+    assert isinstance(line["stream"], str) and line["stream"]
+    assert isinstance(line["seq"], int) and line["seq"] >= 1
+    assert re.fullmatch(r"[0-9a-f]{64}", line["hash"])
+    assert list(line)[-1] == "hash"
+
+
+def assert_chains(lines: list[bytes], key: bytes | None = None) -> None:
+    """Each stream's seq is gap-free from 1 and its hash chain holds."""
+    previous: dict[str, bytes] = {}
+    seqs: dict[str, int] = {}
+    for raw in lines:
+        parsed = orjson.loads(raw)
+        stream = parsed["stream"]
+        assert parsed["seq"] == seqs.get(stream, 0) + 1, (stream, parsed["seq"])
+        seqs[stream] = parsed["seq"]
+        split = _integrity.split(raw)
+        assert split is not None
+        body, digest = split
+        assert _integrity.chain(previous.get(stream, b""), body, key) == digest
+        previous[stream] = digest

@@ -1,0 +1,125 @@
+"""The project as a user runs it: manage.py commands and a real server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.helpers import assert_chains, assert_envelope, raw_lines, read
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+def _env(tmp_path: Path, logs: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "EVENTLOG_"))}
+    env.update(
+        EVENTLOG_DIR=str(logs),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        DJANGO_SETTINGS_MODULE="config.settings",
+    )
+    return env
+
+
+def _manage(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=check,
+    )
+
+
+def test_management_commands_log_the_cli_actor(tmp_path, eventlog_dir):
+    """A transition run from `manage.py shell` is logged with actor/ip "CLI", os_user and command."""
+    env = _env(tmp_path, eventlog_dir)
+    _manage(env, "migrate", "--noinput", "-v0")
+    _manage(
+        env, "shell", "-c",
+        "from django.contrib.auth.models import User\n"
+        "from speedy.accounts import apply_transition\n"
+        "u = User.objects.create_user('carol')\n"
+        "apply_transition(u.account, 'activate')\n",
+    )
+    (line,) = read(eventlog_dir, event="state.changed")
+    assert_envelope(line)
+    assert (line["actor"], line["ip"], line["command"]) == ("CLI", "CLI", "shell")
+    assert line["os_user"]
+    assert (line["source"], line["target"], line["transition"]) == ("invited", "active", "activate")
+
+
+def test_bad_settings_give_a_one_line_check_error(tmp_path, eventlog_dir):
+    """An invalid EVENTLOG_MAX_BYTES stops `manage.py check` with eventlog.E002, no traceback."""
+    env = _env(tmp_path, eventlog_dir)
+    env["EVENTLOG_MAX_BYTES"] = "ten megabytes"
+    result = _manage(env, "check", check=False)
+    assert result.returncode != 0
+    assert "eventlog.E002" in result.stderr
+    assert "EVENTLOG_MAX_BYTES must be an integer" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str) -> tuple[int, bytes, dict[str, str]]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (loopback)
+            return response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(), dict(exc.headers)
+
+
+def test_the_demo_server_writes_both_files(tmp_path, eventlog_dir):
+    """`manage.py runserver` serves /test_logging/; its lines land in events.jsonl and
+    django.server's access records in django.jsonl, each stream chained."""
+    env = _env(tmp_path, eventlog_dir)
+    _manage(env, "migrate", "--noinput", "-v0")
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status, body, headers = _get(f"http://127.0.0.1:{port}/test_logging/")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        assert status == 201
+        bad_status, bad_body, _ = _get(f"http://127.0.0.1:{port}/test_logging/?age=abc")
+        assert bad_status == 400
+        assert "age" in orjson.loads(bad_body)["error"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    events = read(eventlog_dir)
+    for line in events:
+        assert_envelope(line)
+    names = [e["event"] for e in events]
+    assert names == ["shift.created", "shift.assigned", "app.event", "app.event"]
+    success, failure = events[2], events[3]
+    assert success["message"].startswith("success:") and success["instance"]["model"] == "speedy.employees"
+    assert success["request_id"] == headers["X-Request-ID"]
+    assert success["ip"] == "127.0.0.1"
+    assert failure["level"] == "error" and "instance" not in failure
+    assert_chains(raw_lines(eventlog_dir))
+    access = [r for r in read(eventlog_dir, "django.jsonl") if r["event"] == "django.server"]
+    assert any('"GET /test_logging/ HTTP/1.1" 201' in r["message"] for r in access)
+    for record in access:
+        assert_envelope(record)
+    assert_chains(raw_lines(eventlog_dir, "django.jsonl"))

@@ -1,0 +1,49 @@
+"""Views used only by the tests: failures, async views, late authentication."""
+
+from __future__ import annotations
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import include, path
+
+import eventlog
+from eventlog.signals import event_signal
+
+
+def boom(request: HttpRequest) -> HttpResponse:
+    event_signal.send(sender="tests", message="before the crash")
+    raise RuntimeError("boom")
+
+
+def late_auth(request: HttpRequest) -> HttpResponse:
+    # DRF-style: the view authenticates the request itself (a token header).
+    username = request.headers.get("X-Token-User", "")
+    request.user = get_user_model().objects.get(username=username)
+    event_signal.send(sender="tests", message="authenticated in the view")
+    return JsonResponse({"ok": True})
+
+
+def plain(request: HttpRequest) -> HttpResponse:
+    event_signal.send(sender="tests", message="plain")
+    return JsonResponse({"ok": True})
+
+
+async def async_view(request: HttpRequest) -> HttpResponse:
+    event_signal.send(sender="tests", message="async")
+
+    def in_thread() -> None:
+        with eventlog.context(reason="from a thread"):
+            event_signal.send(sender="tests", message="sync_to_async")
+
+    await sync_to_async(in_thread)()
+    return JsonResponse({"ok": True})
+
+
+urlpatterns = [
+    path("boom/", boom),
+    path("late-auth/", late_auth),
+    path("plain/", plain),
+    path("async/", async_view),
+    path("", include("config.urls")),
+]
