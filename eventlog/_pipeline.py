@@ -38,7 +38,7 @@ from eventlog import _clock, _conf, _context
 from eventlog._sink import FileSink
 from eventlog._values import Masker, render
 
-__all__ = ["EVENTS_FILE", "DJANGO_FILE", "SCHEMA_VERSION", "configure", "emit", "get_sink"]
+__all__ = ["DJANGO_FILE", "EVENTS_FILE", "SCHEMA_VERSION", "configure", "emit", "get_sink"]
 
 EVENTS_FILE: Final = "events.jsonl"
 DJANGO_FILE: Final = "django.jsonl"
@@ -144,7 +144,9 @@ def configure() -> None:
     _masker = Masker(_conf.mask_fields())
     _cap = _conf.max_line_bytes() - SINK_RESERVE
     target = _SinkLogger(get_sink(EVENTS_FILE) if _conf.enabled() else None)
-    wrapper = structlog.make_filtering_bound_logger(_conf.level())
+    wrapper: Any = structlog.make_filtering_bound_logger(_conf.level())
+    # The class is instantiated directly (BoundLoggerBase's constructor) rather
+    # than through structlog.configure(), which is global and the project's.
     _logger = wrapper(target, [add_envelope, _mask, _capture, _render], {})
 
 

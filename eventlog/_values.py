@@ -152,7 +152,7 @@ def render(event: Mapping[str, Any], cap: int) -> bytes:
         found = _largest(work)
         if found is None or found[2] <= 16:
             break
-        container, key, size = found
+        container, key, _size = found
         value = container[key]
         text = value if isinstance(value, str) else _dumps({"v": value})[5:-1].decode()
         raw = text.encode()

@@ -9,10 +9,9 @@ whoever is in context: the user, an admin, or ``"CLI"``.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django_fsm import can_proceed
 
@@ -35,7 +34,9 @@ def apply_transition(account: UserFSM, name: str, *, reason: str | None = None) 
     not a transition or is not allowed from the current state.
     """
     if name not in TRANSITIONS:
-        raise IllegalTransition(f"unknown transition {name!r}; choose from {', '.join(TRANSITIONS)}")
+        raise IllegalTransition(
+            f"unknown transition {name!r}; choose from {', '.join(TRANSITIONS)}"
+        )
     bound = {"reason": reason} if reason else {}
     with transaction.atomic(), eventlog.context(**bound):
         row = UserFSM.objects.select_for_update().get(pk=account.pk)
@@ -49,13 +50,13 @@ def apply_transition(account: UserFSM, name: str, *, reason: str | None = None) 
     return row
 
 
-def account_of(user: AbstractBaseUser) -> UserFSM:
+def account_of(user: Any) -> UserFSM:
     """The user's account state row, created (``invited``) when missing."""
     account, _ = UserFSM.objects.get_or_create(user=user)
     return account
 
 
-def record_failed_login(user: AbstractBaseUser) -> UserFSM:
+def record_failed_login(user: Any) -> UserFSM:
     """Count a failed login; lock an active account at ``SPEEDY_MAX_FAILED_LOGINS``."""
     limit = int(getattr(settings, "SPEEDY_MAX_FAILED_LOGINS", 5))
     with transaction.atomic():

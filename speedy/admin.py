@@ -62,7 +62,7 @@ class UserFSMAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     fields = ("user", "current_state", "failed_logins")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
-        if request.user.is_superuser:  # type: ignore[union-attr]
+        if request.user.is_superuser:
             return ("failed_logins",) if obj is None else ("user", "failed_logins")
         return ("user", "current_state", "failed_logins")
 
@@ -70,7 +70,7 @@ class UserFSMAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         source = form.initial.get("current_state")
         forced = change and "current_state" in form.changed_data
         super().save_model(request, obj, form, change)
-        if forced and request.user.is_superuser:  # type: ignore[union-attr]
+        if forced and request.user.is_superuser:
             state_changed.send(
                 sender=UserFSM,
                 instance=obj,

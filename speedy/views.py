@@ -24,7 +24,8 @@ INDEX = """<!doctype html>
 <ul>
 <li><a href="/test_signals/">/test_signals/</a>: create an employee (assigned to a shift)</li>
 <li><a href="/test_logging/">/test_logging/</a>: create an employee and send
-<code>event_signal</code> (try <a href="/test_logging/?age=abc">?age=abc</a> for the error path)</li>
+<code>event_signal</code>
+(try <a href="/test_logging/?age=abc">?age=abc</a> for the error path)</li>
 <li><a href="/admin/">/admin/</a>: edit employees, shifts and account states</li>
 </ul>
 <p>Then run <code>python manage.py eventlog tail</code>.</p>
@@ -51,7 +52,9 @@ def _employee_data(request: HttpRequest) -> dict[str, Any]:
 
 
 def _form_error(form: EmployeeForm) -> str:
-    return "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
+    return "; ".join(
+        f"{field}: {' '.join(str(e) for e in errors)}" for field, errors in form.errors.items()
+    )
 
 
 def _created(employee: Employees) -> JsonResponse:
@@ -101,11 +104,9 @@ def account_transition(request: HttpRequest, name: str) -> JsonResponse:
     """The signed-in user runs ``activate`` or ``deactivate`` on their own account."""
     if name not in SELF_SERVICE:
         return JsonResponse({"error": f"not allowed: {name}"}, status=403)
-    account = account_of(request.user)  # type: ignore[arg-type]
+    account = account_of(request.user)
     try:
         apply_transition(account, name)
     except IllegalTransition as exc:
         return JsonResponse({"error": str(exc)}, status=409)
     return JsonResponse({"state": account.current_state})
-
-

@@ -25,7 +25,9 @@ def raw_lines(directory: Path, name: str = "events.jsonl") -> list[bytes]:
     return data.splitlines(keepends=True)
 
 
-def read(directory: Path, name: str = "events.jsonl", event: str | None = None) -> list[dict[str, Any]]:
+def read(
+    directory: Path, name: str = "events.jsonl", event: str | None = None
+) -> list[dict[str, Any]]:
     """Parsed lines of the live file, optionally only those of ``event``."""
     lines = [orjson.loads(line) for line in raw_lines(directory, name)]
     return [line for line in lines if event is None or line["event"] == event]
@@ -35,11 +37,14 @@ def assert_envelope(line: dict[str, Any]) -> None:
     """Every contract key of every line is present and well-formed."""
     assert TIMESTAMP.fullmatch(line["timestamp"]), line["timestamp"]
     assert line["level"] in LEVELS
-    assert isinstance(line["event"], str) and line["event"]
+    assert isinstance(line["event"], str)
+    assert line["event"]
     assert UUID7.fullmatch(line["event_id"]), line["event_id"]
     assert line["schema_version"] == 1
-    assert isinstance(line["stream"], str) and line["stream"]
-    assert isinstance(line["seq"], int) and line["seq"] >= 1
+    assert isinstance(line["stream"], str)
+    assert line["stream"]
+    assert isinstance(line["seq"], int)
+    assert line["seq"] >= 1
     assert re.fullmatch(r"[0-9a-f]{64}", line["hash"])
     assert list(line)[-1] == "hash"
 

@@ -48,7 +48,9 @@ def test_incoming_request_id_is_kept_when_sane(client, eventlog_dir):
         (1, "not-an-ip", None),
     ],
 )
-def test_client_ip_honours_only_trusted_proxies(client, eventlog_dir, settings, proxies, xff, expected):
+def test_client_ip_honours_only_trusted_proxies(
+    client, eventlog_dir, settings, proxies, xff, expected
+):
     """X-Forwarded-For counts only behind EVENTLOG_TRUSTED_PROXIES; forged left hops are ignored."""
     settings.EVENTLOG_TRUSTED_PROXIES = proxies
     client.get("/plain/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=xff)
@@ -57,7 +59,9 @@ def test_client_ip_honours_only_trusted_proxies(client, eventlog_dir, settings, 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_actor_is_resolved_lazily_after_authentication_in_the_view(client, eventlog_dir, django_user_model):
+def test_actor_is_resolved_lazily_after_authentication_in_the_view(
+    client, eventlog_dir, django_user_model
+):
     """A user authenticated inside the view (DRF token style) is the line's actor."""
     user = django_user_model.objects.create(username="tokenuser")
     client.get("/late-auth/", HTTP_X_TOKEN_USER="tokenuser")

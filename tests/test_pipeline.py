@@ -87,7 +87,8 @@ def test_forked_child_starts_its_own_stream(eventlog_dir):
     parsed = [orjson.loads(x) for x in lines]
     assert [p["sender"] for p in parsed] == ["parent", "child", "parent"]
     assert parsed[1]["stream"] != parsed[0]["stream"] == parsed[2]["stream"]
-    assert parsed[1]["seq"] == 1 and parsed[2]["seq"] == 2
+    assert parsed[1]["seq"] == 1
+    assert parsed[2]["seq"] == 2
     assert_chains(lines)
 
 
@@ -100,7 +101,11 @@ def test_error_level_and_instance(eventlog_dir, db):
     (line,) = read(eventlog_dir, event="app.event")
     assert line["level"] == "error"
     assert line["sender"] == "speedy.employees"
-    assert line["instance"] == {"model": "speedy.employees", "object_id": str(emp.pk), "repr": "Ada L"}
+    assert line["instance"] == {
+        "model": "speedy.employees",
+        "object_id": str(emp.pk),
+        "repr": "Ada L",
+    }
 
 
 def test_custom_event_name_and_invalid_ones(eventlog_dir):
@@ -123,7 +128,11 @@ def test_extra_keys_cannot_overwrite_the_envelope(eventlog_dir):
     assert_envelope(line)
     assert line["seq"] == 1
     assert line["extra"] == {
-        "timestamp": "forged", "seq": 999, "hash": "0" * 64, "stream": "evil", "event_id": "x"
+        "timestamp": "forged",
+        "seq": 999,
+        "hash": "0" * 64,
+        "stream": "evil",
+        "event_id": "x",
     }
     assert raw[0].count(b'"seq":') == 2  # the real one and the one under "extra"
     assert_chains(raw)
@@ -186,7 +195,11 @@ def test_secrets_are_masked_at_any_depth(eventlog_dir, settings):
         assert secret not in raw
     (line,) = read(eventlog_dir)
     assert line["password"] == "***"
-    assert line["form"] == {"user": "bob", "API_KEY": "***", "items": [{"csrfmiddlewaretoken": "***"}]}
+    assert line["form"] == {
+        "user": "bob",
+        "API_KEY": "***",
+        "items": [{"csrfmiddlewaretoken": "***"}],
+    }
     assert line["client_secret"] == "***"
     assert line["ssn"] == "***"
 
@@ -196,7 +209,8 @@ def test_oversized_values_are_truncated_within_the_cap(eventlog_dir, settings):
     settings.EVENTLOG_MAX_LINE_BYTES = 4096
     event_signal.send(sender="t", message="m" * 20_000, small="keep", blob=["x" * 50] * 300)
     raw = raw_lines(eventlog_dir)
-    assert len(raw) == 1 and len(raw[0]) <= 4096
+    assert len(raw) == 1
+    assert len(raw[0]) <= 4096
     line = orjson.loads(raw[0])
     assert_envelope(line)
     assert line["truncated"] is True
@@ -216,8 +230,10 @@ def test_context_binds_nests_and_restores(eventlog_dir):
     outer, inner, again, after = read(eventlog_dir)
     assert (outer["actor"], outer["reason"]) == ("alice", "cleanup")
     assert (inner["actor"], inner["reason"], inner["ticket"]) == ("alice", "inner", 42)
-    assert again["reason"] == "cleanup" and "ticket" not in again
-    assert after["actor"] == "CLI" and "reason" not in after
+    assert again["reason"] == "cleanup"
+    assert "ticket" not in again
+    assert after["actor"] == "CLI"
+    assert "reason" not in after
 
 
 def test_outside_requests_the_actor_is_cli(eventlog_dir):
@@ -260,9 +276,8 @@ def test_errors_are_written_at_once_even_if_the_transaction_rolls_back(eventlog_
 @pytest.mark.django_db(transaction=True)
 def test_deferred_events_keep_the_context_of_when_they_were_sent(eventlog_dir):
     """A deferred event carries the context bound when it was sent, not at commit."""
-    with transaction.atomic():
-        with eventlog.context(actor="alice"):
-            event_signal.send(sender="t")
+    with transaction.atomic(), eventlog.context(actor="alice"):
+        event_signal.send(sender="t")
     (line,) = read(eventlog_dir)
     assert line["actor"] == "alice"
 
@@ -274,15 +289,28 @@ def test_state_changed_signal_logs_state_changed_at_commit(eventlog_dir, django_
     user = django_user_model.objects.create(username="zed")
     with transaction.atomic():
         state_changed.send(
-            sender=type(user), instance=user, field="status", source="a", target="b",
-            transition="go", note="why",
+            sender=type(user),
+            instance=user,
+            field="status",
+            source="a",
+            target="b",
+            transition="go",
+            note="why",
         )
         assert read(eventlog_dir, event="state.changed") == []
     (line,) = read(eventlog_dir, event="state.changed")
     assert_envelope(line)
-    assert {k: line[k] for k in ("model", "object_id", "field", "source", "target", "transition", "note")} == {
-        "model": "auth.user", "object_id": str(user.pk), "field": "status",
-        "source": "a", "target": "b", "transition": "go", "note": "why",
+    assert {
+        k: line[k]
+        for k in ("model", "object_id", "field", "source", "target", "transition", "note")
+    } == {
+        "model": "auth.user",
+        "object_id": str(user.pk),
+        "field": "status",
+        "source": "a",
+        "target": "b",
+        "transition": "go",
+        "note": "why",
     }
 
 
@@ -301,7 +329,9 @@ def test_structlog_global_configuration_is_untouched():
     structlog.configure(processors=[structlog.processors.KeyValueRenderer()])
     try:
         _pipeline.configure()
-        assert isinstance(structlog.get_config()["processors"][0], structlog.processors.KeyValueRenderer)
+        assert isinstance(
+            structlog.get_config()["processors"][0], structlog.processors.KeyValueRenderer
+        )
     finally:
         structlog.reset_defaults()
 
@@ -314,7 +344,8 @@ def test_an_unwritable_directory_never_breaks_the_caller(eventlog_dir, settings,
     event_signal.send(sender="t", message="while broken")
     assert "eventlog: cannot write" in capfd.readouterr().err
     sink = _pipeline.get_sink("events.jsonl")
-    assert sink.stats.failures == 1 and sink.stats.backlog == 1
+    assert sink.stats.failures == 1
+    assert sink.stats.backlog == 1
     blocker.unlink()
     event_signal.send(sender="t", message="after recovery")
     assert [x["message"] for x in read(blocker / "logs")] == ["while broken", "after recovery"]

@@ -30,19 +30,29 @@ def _env(tmp_path: Path, logs: Path) -> dict[str, str]:
     return env
 
 
-def _manage(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def _manage(
+    env: dict[str, str], *args: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "manage.py", *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=check,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=check,
     )
 
 
 def test_management_commands_log_the_cli_actor(tmp_path, eventlog_dir):
-    """A transition run from `manage.py shell` is logged with actor/ip "CLI", os_user and command."""
+    """A transition run from `manage.py shell` is logged with actor and ip "CLI",
+    os_user and command."""
     env = _env(tmp_path, eventlog_dir)
     _manage(env, "migrate", "--noinput", "-v0")
     _manage(
-        env, "shell", "-c",
+        env,
+        "shell",
+        "-c",
         "from django.contrib.auth.models import User\n"
         "from speedy.accounts import apply_transition\n"
         "u = User.objects.create_user('carol')\n"
@@ -74,7 +84,7 @@ def _free_port() -> int:
 
 def _get(url: str) -> tuple[int, bytes, dict[str, str]]:
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (loopback)
+        with urllib.request.urlopen(url, timeout=10) as response:
             return response.status, response.read(), dict(response.headers)
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read(), dict(exc.headers)
@@ -88,13 +98,16 @@ def test_the_demo_server_writes_both_files(tmp_path, eventlog_dir):
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                status, body, headers = _get(f"http://127.0.0.1:{port}/test_logging/")
+                status, _body, headers = _get(f"http://127.0.0.1:{port}/test_logging/")
                 break
             except (urllib.error.URLError, ConnectionError):
                 if time.monotonic() > deadline or server.poll() is not None:
@@ -113,10 +126,16 @@ def test_the_demo_server_writes_both_files(tmp_path, eventlog_dir):
     names = [e["event"] for e in events]
     assert names == ["shift.created", "shift.assigned", "app.event", "app.event"]
     success, failure = events[2], events[3]
-    assert success["message"].startswith("success:") and success["instance"]["model"] == "speedy.employees"
+    assert (
+        success["message"].startswith("success:")
+    )
+    assert (
+        success["instance"]["model"] == "speedy.employees"
+    )
     assert success["request_id"] == headers["X-Request-ID"]
     assert success["ip"] == "127.0.0.1"
-    assert failure["level"] == "error" and "instance" not in failure
+    assert failure["level"] == "error"
+    assert "instance" not in failure
     assert_chains(raw_lines(eventlog_dir))
     access = [r for r in read(eventlog_dir, "django.jsonl") if r["event"] == "django.server"]
     assert any('"GET /test_logging/ HTTP/1.1" 201' in r["message"] for r in access)

@@ -20,8 +20,9 @@ def create_account(sender: Any, instance: Any, created: bool, **kwargs: Any) -> 
         UserFSM.objects.using(kwargs.get("using") or "default").get_or_create(user=instance)
 
 
-def log_transition(sender: Any, instance: UserFSM, name: str, source: Any, target: Any,
-                   **kwargs: Any) -> None:
+def log_transition(
+    sender: Any, instance: UserFSM, name: str, source: Any, target: Any, **kwargs: Any
+) -> None:
     """A django-fsm transition becomes :data:`eventlog.signals.state_changed`."""
     if kwargs.get("exception") is not None:
         return
@@ -35,17 +36,20 @@ def log_transition(sender: Any, instance: UserFSM, name: str, source: Any, targe
     )
 
 
-def count_failed_login(sender: Any, credentials: dict[str, Any], request: Any = None,
-                       **kwargs: Any) -> None:
+def count_failed_login(
+    sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any
+) -> None:
     """A failed login for a known username counts toward locking the account."""
     from speedy.accounts import record_failed_login
 
     username = credentials.get("username")
     if not isinstance(username, str):
         return
-    user = get_user_model()._default_manager.filter(**{
-        get_user_model().USERNAME_FIELD: username
-    }).first()
+    user = (
+        get_user_model()
+        ._default_manager.filter(**{get_user_model().USERNAME_FIELD: username})
+        .first()
+    )
     if user is not None:
         record_failed_login(user)
 
@@ -57,8 +61,7 @@ def reset_failed_logins(sender: Any, user: Any, **kwargs: Any) -> None:
 
 def connect() -> None:
     """Connect the account receivers."""
-    post_save.connect(create_account, sender=get_user_model(),
-                      dispatch_uid="speedy.create_account")
+    post_save.connect(create_account, sender=get_user_model(), dispatch_uid="speedy.create_account")
     post_transition.connect(log_transition, sender=UserFSM, dispatch_uid="speedy.log_transition")
     user_login_failed.connect(count_failed_login, dispatch_uid="speedy.count_failed_login")
     user_logged_in.connect(reset_failed_logins, dispatch_uid="speedy.reset_failed_logins")
