@@ -63,3 +63,19 @@ def assert_chains(lines: list[bytes], key: bytes | None = None) -> None:
         body, digest = split
         assert _integrity.chain(previous.get(stream, b""), body, key) == digest
         previous[stream] = digest
+
+
+def all_lines(directory: Path, name: str = "events.jsonl") -> list[bytes]:
+    """Every line of the rotated (gzip or plain) files, oldest first, then the live file."""
+    import gzip
+
+    from eventlog._sink import rotated_files
+
+    out: list[bytes] = []
+    for path in rotated_files(directory / name):
+        opener = gzip.open if path.name.endswith(".gz") else open
+        with opener(path, "rb") as f:
+            data = f.read()
+        assert data.endswith(b"\n"), path
+        out.extend(data.splitlines(keepends=True))
+    return out + raw_lines(directory, name)
