@@ -205,30 +205,31 @@ class FileSink:
         return fd
 
     def _append(self, line: bytes) -> int:
-        """Write ``line`` to the file now at ``path``; return the file's size."""
+        """Write ``line`` to the file now at ``path``; return the file's size
+        after it (as far as this process knows)."""
         fd = self._fd if self._fd >= 0 else self._open()
         while True:
             fcntl.flock(fd, fcntl.LOCK_SH)
             try:
                 try:
-                    current = os.lstat(self.path).st_ino
+                    st = os.lstat(self.path)
                 except FileNotFoundError:
-                    current = -1
-                if current == self._ino:
-                    return self._write_all(fd, line)
+                    st = None
+                if st is not None and st.st_ino == self._ino:
+                    self._write_all(fd, line)
+                    return st.st_size + len(line)
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
             fd = self._open()
 
     @staticmethod
-    def _write_all(fd: int, line: bytes) -> int:
+    def _write_all(fd: int, line: bytes) -> None:
         view = memoryview(line)
         while view:
             written = os.write(fd, view)
             if written == 0:
                 raise OSError("write() wrote nothing")
             view = view[written:]
-        return os.lseek(fd, 0, os.SEEK_CUR)
 
     # -- failures ----------------------------------------------------------------
 

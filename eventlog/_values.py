@@ -76,20 +76,28 @@ class Masker:
     def __call__(self, value: Any) -> Any:
         """Return ``value`` with secrets masked; containers are copied only when
         something inside them changes."""
-        if isinstance(value, Mapping):
+        cls = type(value)
+        if cls in _SCALARS:
+            return value  # the common case, without the cost of an ABC check
+        if cls is dict or isinstance(value, Mapping):
             out: dict[Any, Any] | None = None
             for key, item in value.items():
-                new = MASK if self._secret(key) else self(item)
+                new = (
+                    MASK if self._secret(key) else (item if type(item) in _SCALARS else self(item))
+                )
                 if new is not item and out is None:
                     out = dict(value)
                 if out is not None:
                     out[key] = new
             return value if out is None else out
-        if isinstance(value, list | tuple):
+        if cls is list or cls is tuple:
             items = [self(item) for item in value]
             if any(a is not b for a, b in zip(items, value, strict=True)):
                 return items
         return value
+
+
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
 
 
 def _dumps(data: Mapping[str, Any]) -> bytes:

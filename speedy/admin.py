@@ -51,7 +51,9 @@ def _transition_action(name: str) -> Any:
             modeladmin.message_user(request, text, messages.WARNING)
 
     action.__name__ = f"{name}_accounts"
-    return admin.action(description=f"{name.capitalize()} selected accounts")(action)
+    return admin.action(
+        description=f"{name.capitalize()} selected accounts", permissions=["change"]
+    )(action)
 
 
 @admin.register(UserFSM)
