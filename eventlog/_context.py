@@ -86,8 +86,13 @@ def _cli() -> Mapping[str, str]:
         os_user = str(os.getuid())
     argv = sys.argv or [""]
     program = os.path.basename(argv[0])
-    if program in {"manage.py", "django-admin", "__main__.py"} and len(argv) > 1:
+    runs_django = program in {"manage.py", "django-admin"} or argv[0].endswith(
+        os.path.join("django", "__main__.py")
+    )
+    if runs_django and len(argv) > 1:
         command = argv[1]
+    elif program == "__main__.py":  # python -m <package>
+        command = os.path.basename(os.path.dirname(argv[0])) or "python"
     else:
         command = program or "python"
     return {"actor": "CLI", "ip": "CLI", "os_user": os_user, "command": command}

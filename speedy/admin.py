@@ -16,7 +16,7 @@ from django.http import HttpRequest
 
 from eventlog.signals import state_changed
 from speedy.accounts import TRANSITIONS, IllegalTransition, apply_transition
-from speedy.models import Employees, Shifts, ShiftsEmployees, UserFSM
+from speedy.models import AccountState, Employees, Shifts, ShiftsEmployees, UserFSM
 
 
 @admin.register(Employees)
@@ -71,6 +71,8 @@ class UserFSMAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def save_model(self, request: HttpRequest, obj: UserFSM, form: Any, change: bool) -> None:
         source = form.initial.get("current_state")
         forced = change and "current_state" in form.changed_data
+        if forced and obj.current_state == AccountState.ACTIVE:
+            obj.failed_logins = 0  # as unlock() does: a fresh start, not one try from locked
         super().save_model(request, obj, form, change)
         if forced and request.user.is_superuser:
             state_changed.send(
