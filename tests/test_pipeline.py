@@ -72,6 +72,7 @@ def test_threads_share_one_gap_free_stream(eventlog_dir):
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_forked_child_starts_its_own_stream(eventlog_dir):
     """A forked child writes under a new stream starting at seq 1."""
     event_signal.send(sender="parent")

@@ -126,12 +126,8 @@ def test_the_demo_server_writes_both_files(tmp_path, eventlog_dir):
     names = [e["event"] for e in events]
     assert names == ["shift.created", "shift.assigned", "app.event", "app.event"]
     success, failure = events[2], events[3]
-    assert (
-        success["message"].startswith("success:")
-    )
-    assert (
-        success["instance"]["model"] == "speedy.employees"
-    )
+    assert success["message"].startswith("success:")
+    assert success["instance"]["model"] == "speedy.employees"
     assert success["request_id"] == headers["X-Request-ID"]
     assert success["ip"] == "127.0.0.1"
     assert failure["level"] == "error"
