@@ -1,0 +1,515 @@
+"""Reading the log files back: the API of ``manage.py eventlog`` and of scripts.
+
+The files are ``<EVENTLOG_DIR>/events.jsonl`` (live) and its rotated
+siblings ``events.jsonl.<UTC stamp>[-N][.gz]``, whose names sort by age;
+``django.jsonl`` follows the same scheme. Everything here streams: a file is
+read line by line (gzip included), never whole into memory, and reading
+never raises because of what is *in* a file::
+
+    from eventlog.reader import Filter, iter_events
+
+    for raw, event in iter_events("logs", filter=Filter(model="speedy.employee",
+                                                        object_id="42", since="1d")):
+        print(event["timestamp"], event["event"])
+
+Problems with a line (not JSON, not an object, a torn final line, a file
+that cannot be opened) go to ``on_bad_line(path, lineno, reason)`` and the
+line is skipped; without a callback they are issued as
+:class:`BadLineWarning` warnings. ``lineno`` is 1-based, or 0 when the
+problem concerns the whole file.
+
+The module depends on orjson and :mod:`eventlog._sink` only, not on Django
+settings, so it works in a plain Python script too.
+
+A reader takes a snapshot of a directory that writers keep changing: a
+rotation or compression that happens while it reads is followed (a file
+listed as ``X`` and compressed meanwhile is read from ``X.gz``; files rotated
+while earlier ones were read are read before the live file), but a rotation
+in the instant between the last listing and opening the live file can still
+make it miss the lines of that one file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import re
+import warnings
+import zlib
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+from eventlog._sink import rotated_files
+
+__all__ = [
+    "BadLineWarning",
+    "Filter",
+    "OnBadLine",
+    "iter_events",
+    "iter_lines",
+    "last_events",
+    "log_files",
+    "parse_time",
+]
+
+OnBadLine = Callable[[Path, int, str], None]
+"""``on_bad_line(path, lineno, reason)``: called for each skipped line."""
+
+MAX_LINE_BYTES: Final = 16 * 1024 * 1024
+"""Longer lines are reported and skipped rather than read into memory
+(the writers' cap is 64 KiB by default)."""
+
+_TS_PREFIX: Final = b'{"timestamp":"'
+_TS_LEN: Final = len("2026-11-23T10:15:00.123456Z")
+_STAMP: Final = re.compile(r"(\d{4}-\d\d-\d\d)T(\d\d)-(\d\d)-(\d\d\.\d{6})Z(?:-\d+)?(?:\.gz)?")
+_RFC3339: Final = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)"
+    r"(?:[Tt ](\d\d):(\d\d)(?::(\d\d)(?:[.,](\d+))?)?)?"
+    r"\s*([Zz]|[+-]\d\d:?\d\d)?"
+)
+_RELATIVE: Final = re.compile(r"(?:\d+[smhdw])+")
+_RELATIVE_PART: Final = re.compile(r"(\d+)([smhdw])")
+_UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_FORMS: Final = (
+    "expected RFC 3339 (2026-11-23T10:15:00Z, 2026-11-23T11:15:00+01:00), "
+    "a date (2026-11-23), 'now' or a time ago (30s, 10m, 2h, 3d, 1w, 1h30m)"
+)
+
+
+class BadLineWarning(UserWarning):
+    """Issued for a skipped line when no ``on_bad_line`` callback is given."""
+
+
+def _warn(path: Path, lineno: int, reason: str) -> None:
+    where = f"{path}:{lineno}" if lineno else str(path)
+    warnings.warn(f"{where}: {reason}", BadLineWarning, stacklevel=2)
+
+
+# -- time ----------------------------------------------------------------------------
+
+
+def _canonical(moment: datetime) -> str:
+    u = moment.astimezone(UTC)
+    return (
+        f"{u.year:04d}-{u.month:02d}-{u.day:02d}T"
+        f"{u.hour:02d}:{u.minute:02d}:{u.second:02d}.{u.microsecond:06d}Z"
+    )
+
+
+def parse_time(text: str, now: datetime | None = None) -> str:
+    """The instant ``text`` names, as the canonical ``YYYY-MM-DDTHH:MM:SS.ffffffZ``.
+
+    Accepted: RFC 3339 with ``Z`` or an offset, with or without seconds and
+    fraction (``2026-11-23T10:15:00.5Z``, ``2026-11-23 11:15+01:00``); a bare
+    date (``2026-11-23``, midnight UTC); a date-time without offset, taken as
+    UTC like every timestamp in the files; ``now``; and a time ago, one or more
+    ``<number><unit>`` with unit ``s``, ``m``, ``h``, ``d`` or ``w``
+    (``30s``, ``10m``, ``2h``, ``3d``, ``1w``, ``1h30m``), counted back from
+    ``now`` (default: the current time; a naive ``now`` is taken as UTC).
+    Fractions beyond microseconds are truncated.
+
+    Canonical strings compare like the instants they name, so the result can
+    be compared with a line's ``timestamp`` as a string.
+
+    Raises :class:`ValueError` with a one-line message on anything else.
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"invalid time {text!r}: {_FORMS}")
+    value = text.strip()
+    shown = repr(value if len(value) <= 60 else value[:57] + "...")
+    try:
+        if value.lower() == "now" or _RELATIVE.fullmatch(value):
+            base = now if now is not None else datetime.now(UTC)
+            if base.tzinfo is None:
+                base = base.replace(tzinfo=UTC)
+            seconds = sum(int(n) * _UNIT_SECONDS[unit] for n, unit in _RELATIVE_PART.findall(value))
+            return _canonical(base - timedelta(seconds=seconds))
+        match = _RFC3339.fullmatch(value)
+        if match is None:
+            raise ValueError(f"invalid time {shown}: {_FORMS}")
+        year, month, day, hour, minute, second, fraction, offset = match.groups()
+        tz: timezone = UTC
+        if offset and offset not in "Zz":
+            sign = -1 if offset[0] == "-" else 1
+            digits = offset[1:].replace(":", "")
+            tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+        moment = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((fraction or "0")[:6].ljust(6, "0")),
+            tzinfo=tz,
+        )
+        return _canonical(moment)
+    except OverflowError as exc:
+        raise ValueError(f"invalid time {shown}: out of range") from exc
+    except ValueError as exc:
+        if str(exc).startswith("invalid time "):
+            raise
+        raise ValueError(f"invalid time {shown}: {exc}") from exc
+
+
+# -- files ---------------------------------------------------------------------------
+
+
+def log_files(directory: str | os.PathLike[str], name: str = "events.jsonl") -> list[Path]:
+    """The files of the log ``name`` in ``directory``, oldest first: the rotated
+    files (compressed or not; temporary ``.tmp`` files excluded; of a file
+    caught between compression and removal of the original, only the ``.gz``),
+    then the live file if it exists. An empty list when the directory does not
+    exist."""
+    live = Path(directory) / name
+    files = rotated_files(live)
+    if live.is_file():
+        files.append(live)
+    return files
+
+
+def _rotation_stamp(path: Path, name: str) -> str | None:
+    """The canonical time at which rotated file ``path`` of log ``name`` was
+    rotated, from its file name; ``None`` for the live file or a foreign name.
+    Every line in the file was written before that time."""
+    if not path.name.startswith(name + "."):
+        return None
+    match = _STAMP.fullmatch(path.name[len(name) + 1 :])
+    if match is None:
+        return None
+    date, hh, mm, ss = match.groups()
+    return f"{date}T{hh}:{mm}:{ss}Z"
+
+
+def _open(path: Path) -> io.BufferedIOBase:
+    """Open ``path`` for reading bytes, gunzipping ``*.gz``; a rotated file
+    compressed since it was listed is opened as ``path.gz``."""
+    try:
+        return _open_exact(path)
+    except FileNotFoundError:
+        if path.name.endswith(".gz"):
+            raise
+        return _open_exact(path.with_name(path.name + ".gz"))
+
+
+def _open_exact(path: Path) -> io.BufferedIOBase:
+    if path.name.endswith(".gz"):
+        return gzip.open(path, "rb")
+    return path.open("rb")
+
+
+def _numbered_lines(path: Path, report: OnBadLine) -> Iterator[tuple[int, bytes]]:
+    try:
+        stream = _open(path)
+    except FileNotFoundError:
+        return  # pruned (or never written) since it was listed
+    except OSError as exc:
+        report(path, 0, f"cannot open: {exc.strerror or exc}")
+        return
+    lineno = 0
+    with stream:
+        try:
+            while True:
+                line = stream.readline(MAX_LINE_BYTES)
+                if not line:
+                    return
+                lineno += 1
+                if line.endswith(b"\n"):
+                    yield lineno, line
+                elif len(line) < MAX_LINE_BYTES:
+                    report(path, lineno, "incomplete final line (no newline): skipped")
+                    return
+                else:
+                    report(path, lineno, f"line longer than {MAX_LINE_BYTES} bytes: skipped")
+                    while (rest := stream.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                        pass
+        except (OSError, EOFError, zlib.error) as exc:
+            report(path, lineno + 1, f"cannot read further: {exc}")
+
+
+def iter_lines(
+    path: str | os.PathLike[str], *, on_bad_line: OnBadLine | None = None
+) -> Iterator[bytes]:
+    """The lines of one log file, each with its ``\\n``, byte for byte.
+
+    Streams; ``*.gz`` files are decompressed on the fly. A missing file yields
+    nothing (a rotated file compressed since it was listed is read from
+    ``<path>.gz``). A final line without ``\\n`` (torn by a crash, or being
+    written right now), a line over :data:`MAX_LINE_BYTES` and a file that
+    cannot be opened or decompressed are reported through ``on_bad_line`` (or
+    as a :class:`BadLineWarning`) and skipped; nothing is raised. Lines are
+    not parsed here.
+    """
+    for _lineno, line in _numbered_lines(Path(path), on_bad_line or _warn):
+        yield line
+
+
+# -- filtering -----------------------------------------------------------------------
+
+
+def _same_id(value: Any, wanted: str) -> bool:
+    if isinstance(value, str):
+        return value == wanted
+    return isinstance(value, int) and not isinstance(value, bool) and str(value) == wanted
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """Which events to keep; unset criteria match everything, set ones must all hold.
+
+    * ``event``: a glob (``fnmatch``, case-sensitive) on the event name,
+      e.g. ``model.*`` or ``state.changed``;
+    * ``model``: an ``app_label.modelname`` label, compared lower-cased with the
+      event's ``model`` or its ``instance`` sub-object's ``model`` (app.event);
+    * ``object_id``: compared as a string with ``object_id``, the ``instance``
+      sub-object's ``object_id`` or an entry of ``object_ids`` (bulk events);
+    * ``actor``: equal to the event's ``actor``;
+    * ``since`` (inclusive) and ``until`` (exclusive): anything
+      :func:`parse_time` accepts, normalized to the canonical form when the
+      filter is made (so ``"1h"`` means an hour before that moment).
+
+    :meth:`matches` decides on a parsed event; :meth:`might_match` is a cheap
+    test of the raw line that is false only when :meth:`matches` would be
+    false too, so lines can be skipped before parsing them.
+    """
+
+    event: str | None = None
+    model: str | None = None
+    object_id: str | None = None
+    actor: str | None = None
+    since: str | None = None
+    until: str | None = None
+    _needles: tuple[tuple[bytes, ...], ...] = field(init=False, repr=False, compare=False)
+    _id_needles: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
+    _bare_id: bytes = field(init=False, repr=False, compare=False)
+    _since: bytes | None = field(init=False, repr=False, compare=False)
+    _until: bytes | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        if self.model is not None:
+            set_(self, "model", str(self.model).lower())
+        if self.object_id is not None:
+            set_(self, "object_id", str(self.object_id))
+        if self.since is not None:
+            set_(self, "since", parse_time(self.since))
+        if self.until is not None:
+            set_(self, "until", parse_time(self.until))
+        needles: list[tuple[bytes, ...]] = []
+        if self.event is not None:
+            literal = re.split(r"[*?\[]", self.event, maxsplit=1)[0]
+            if literal == self.event:
+                needles.append((b'"event":' + orjson.dumps(literal),))
+            elif literal:
+                needles.append((b'"event":' + orjson.dumps(literal)[:-1],))
+        if self.model is not None:
+            needles.append((b'"model":' + orjson.dumps(self.model),))
+        if self.actor is not None:
+            needles.append((b'"actor":' + orjson.dumps(self.actor),))
+        set_(self, "_needles", tuple(needles))
+        id_needles: tuple[bytes, ...] = ()
+        bare = b""
+        if self.object_id is not None:
+            quoted = orjson.dumps(self.object_id)
+            bare = quoted[1:-1]
+            id_needles = (b'"object_id":' + quoted,)
+            if self.object_id.isascii() and self.object_id.isdigit():
+                id_needles += (b'"object_id":' + bare,)  # an integer id
+        set_(self, "_id_needles", id_needles)
+        set_(self, "_bare_id", bare)
+        set_(self, "_since", None if self.since is None else self.since.encode())
+        set_(self, "_until", None if self.until is None else self.until.encode())
+
+    def might_match(self, line: bytes) -> bool:
+        """False when the raw line certainly does not match; true otherwise.
+
+        Looks for the compact ``"key":value`` forms orjson writes, and at the
+        leading ``timestamp`` for ``since``/``until``.
+        """
+        for alternatives in self._needles:
+            if not any(needle in line for needle in alternatives):
+                return False
+        # "object_id":"42" (top level or inside "instance"), or 42 in "object_ids".
+        if self._id_needles and not (
+            any(needle in line for needle in self._id_needles)
+            or (b'"object_ids":' in line and self._bare_id in line)
+        ):
+            return False
+        if (self._since is not None or self._until is not None) and line.startswith(_TS_PREFIX):
+            end = len(_TS_PREFIX) + _TS_LEN
+            stamp = line[len(_TS_PREFIX) : end]
+            # A torn write followed by a whole line has a second timestamp:
+            # leave such lines to the parser.
+            if line[end : end + 1] == b'"' and line.find(_TS_PREFIX, 1) < 0:
+                if self._since is not None and stamp < self._since:
+                    return False
+                if self._until is not None and stamp >= self._until:
+                    return False
+        return True
+
+    def matches(self, event: Mapping[str, Any]) -> bool:
+        """Whether the parsed ``event`` meets every criterion of the filter."""
+        if self.since is not None or self.until is not None:
+            stamp = event.get("timestamp")
+            if not isinstance(stamp, str):
+                return False
+            if self.since is not None and stamp < self.since:
+                return False
+            if self.until is not None and stamp >= self.until:
+                return False
+        if self.event is not None:
+            name = event.get("event")
+            if not isinstance(name, str) or not fnmatchcase(name, self.event):
+                return False
+        if self.actor is not None and event.get("actor") != self.actor:
+            return False
+        instance = event.get("instance")
+        if not isinstance(instance, Mapping):
+            instance = {}
+        if self.model is not None and self.model not in (
+            event.get("model"),
+            instance.get("model"),
+        ):
+            return False
+        if self.object_id is not None:
+            wanted = self.object_id
+            ids = event.get("object_ids")
+            if not (
+                _same_id(event.get("object_id"), wanted)
+                or _same_id(instance.get("object_id"), wanted)
+                or (isinstance(ids, list) and any(_same_id(i, wanted) for i in ids))
+            ):
+                return False
+        return True
+
+    def skips_file(self, path: Path, name: str) -> bool:
+        """Whether rotated file ``path`` of log ``name`` holds only lines older
+        than ``since``, judging by the rotation time in its name."""
+        if self.since is None:
+            return False
+        stamp = _rotation_stamp(path, name)
+        return stamp is not None and stamp < self.since
+
+
+# -- events --------------------------------------------------------------------------
+
+
+def _salvage(line: bytes) -> tuple[bytes, dict[str, Any]] | None:
+    """A whole line written after the torn fragment a crashed writer left.
+
+    Each line is one ``write()`` on an append-only descriptor, so a crash in
+    the middle of one leaves a fragment that the next line is appended to.
+    ``{"timestamp":"`` cannot occur inside a JSON string (quotes are escaped),
+    so each occurrence is the start of an object; the first one that parses
+    to the end of the line is the line that followed the fragment.
+    """
+    start = line.find(_TS_PREFIX, 1)
+    while start > 0:
+        try:
+            value = orjson.loads(line[start:])
+        except orjson.JSONDecodeError:
+            start = line.find(_TS_PREFIX, start + 1)
+            continue
+        return (line[start:], value) if isinstance(value, dict) else None
+    return None
+
+
+def _file_events(
+    path: Path, flt: Filter | None, report: OnBadLine
+) -> Iterator[tuple[bytes, dict[str, Any]]]:
+    for lineno, line in _numbered_lines(path, report):
+        if flt is not None and not flt.might_match(line):
+            continue
+        try:
+            value = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            salvaged = _salvage(line)
+            if salvaged is None:
+                report(path, lineno, f"not valid JSON ({exc}): skipped")
+                continue
+            report(
+                path,
+                lineno,
+                f"not valid JSON ({exc}): skipped {len(line) - len(salvaged[0])} bytes "
+                "of a torn write before a whole line",
+            )
+            line, value = salvaged
+            if flt is not None and not flt.might_match(line):
+                continue
+        if not isinstance(value, dict):
+            report(path, lineno, f"not a JSON object but {type(value).__name__}: skipped")
+            continue
+        if flt is None or flt.matches(value):
+            yield line, value
+
+
+def _key(path: Path) -> str:
+    return path.name.removesuffix(".gz")
+
+
+def iter_events(
+    directory: str | os.PathLike[str],
+    *,
+    name: str = "events.jsonl",
+    filter: Filter | None = None,
+    on_bad_line: OnBadLine | None = None,
+) -> Iterator[tuple[bytes, dict[str, Any]]]:
+    """``(raw line, parsed event)`` for every matching line of the log ``name``
+    in ``directory``, oldest file first and in file order within a file.
+
+    ``raw`` is the line exactly as in the file, ``\\n`` included. Lines that
+    are not a JSON object are reported through ``on_bad_line`` (or as a
+    :class:`BadLineWarning`) and skipped; so is a torn final line. With a
+    ``since`` filter, rotated files whose name says they were rotated before
+    ``since`` are not opened at all. A missing directory yields nothing.
+    """
+    report = on_bad_line or _warn
+    live = Path(directory) / name
+    done: set[str] = set()
+    while True:
+        pending = [p for p in rotated_files(live) if _key(p) not in done]
+        if not pending:
+            break
+        for path in pending:
+            done.add(_key(path))
+            if filter is None or not filter.skips_file(path, name):
+                yield from _file_events(path, filter, report)
+    yield from _file_events(live, filter, report)
+
+
+def last_events(
+    directory: str | os.PathLike[str],
+    n: int,
+    *,
+    name: str = "events.jsonl",
+    filter: Filter | None = None,
+    on_bad_line: OnBadLine | None = None,
+) -> list[tuple[bytes, dict[str, Any]]]:
+    """The last ``n`` matching events of :func:`iter_events`, oldest first.
+
+    Reads the newest file first and older files only while fewer than ``n``
+    events were found, so it is cheap on a long history; holds at most ``n``
+    events in memory.
+    """
+    if n <= 0:
+        return []
+    report = on_bad_line or _warn
+    chunks: list[deque[tuple[bytes, dict[str, Any]]]] = []
+    need = n
+    for path in reversed(log_files(directory, name)):
+        if filter is not None and filter.skips_file(path, name):
+            break  # older files were rotated earlier still
+        found = deque(_file_events(path, filter, report), maxlen=need)
+        chunks.append(found)
+        need -= len(found)
+        if need <= 0:
+            break
+    return [item for chunk in reversed(chunks) for item in chunk]
