@@ -37,6 +37,7 @@ import contextlib
 import fcntl
 import gzip
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -89,18 +90,32 @@ def rotated_name(path: Path) -> Path:
     return target
 
 
+ROTATED_SUFFIX: Final = re.compile(
+    r"\.(?P<stamp>\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{6}Z)(?:-(?P<n>\d+))?(?P<gz>\.gz)?"
+)
+
+
 def rotated_files(path: Path) -> list[Path]:
-    """Rotated files of the live file ``path``, oldest first (compressed or not
-    yet compressed; temporary files of a compression in progress excluded)."""
-    prefix = path.name + "."
+    """Rotated files of the live file ``path``, oldest first.
+
+    Only names this sink makes count (``<name>.<UTC stamp>[-N][.gz]``), so a
+    ``events.jsonl.bak`` is never read or pruned. A file caught between
+    compression and the removal of the original is listed once, as the
+    ``.gz`` (both are complete, the original is about to go).
+    """
     try:
-        names = [p for p in path.parent.iterdir() if p.name.startswith(prefix)]
+        candidates = [p for p in path.parent.iterdir() if p.name.startswith(path.name + ".")]
     except OSError:
         return []
-    return sorted(
-        (p for p in names if not p.name.endswith(".tmp")),
-        key=lambda p: p.name.removesuffix(".gz"),
-    )
+    found: dict[tuple[str, int], Path] = {}
+    for candidate in candidates:
+        match = ROTATED_SUFFIX.fullmatch(candidate.name[len(path.name) :])
+        if match is None:
+            continue
+        key = (match["stamp"], int(match["n"] or 0))
+        if key not in found or match["gz"]:
+            found[key] = candidate
+    return [found[key] for key in sorted(found)]
 
 
 class FileSink:

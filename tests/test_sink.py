@@ -122,3 +122,27 @@ def test_a_symlink_planted_at_the_live_path_is_not_followed(tmp_path, capfd):
     assert target.read_bytes() == b""
     assert sink.stats.failures == 1
     assert "cannot write" in capfd.readouterr().err
+
+
+def test_rotated_files_lists_only_the_sinks_own_names_in_age_order(tmp_path):
+    """Foreign siblings are ignored, -N suffixes sort numerically, and a file
+    present both plain and gzipped is listed once, as the .gz."""
+    live = tmp_path / "events.jsonl"
+    names = [
+        "events.jsonl.2026-01-01T00-00-00.000001Z.gz",
+        "events.jsonl.2026-01-01T00-00-00.000001Z-2",
+        "events.jsonl.2026-01-01T00-00-00.000001Z-10",
+        "events.jsonl.2026-01-02T00-00-00.000000Z",
+        "events.jsonl.2026-01-02T00-00-00.000000Z.gz",
+        "events.jsonl.bak",
+        "events.jsonl.2026-01-03T00-00-00.000000Z.gz.123.456.tmp",
+        "events.jsonl.swp",
+    ]
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
+    assert [p.name for p in rotated_files(live)] == [
+        "events.jsonl.2026-01-01T00-00-00.000001Z.gz",
+        "events.jsonl.2026-01-01T00-00-00.000001Z-2",
+        "events.jsonl.2026-01-01T00-00-00.000001Z-10",
+        "events.jsonl.2026-01-02T00-00-00.000000Z.gz",
+    ]
