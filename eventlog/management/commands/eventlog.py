@@ -1,6 +1,7 @@
 """``manage.py eventlog <subcommand>``: read the event log from the command line.
 
-Subcommands: ``tail``.
+Subcommands: ``tail`` (the last matching events) and ``verify`` (every line
+parses, every stream's ``seq`` is gap-free and every hash chain holds).
 
 Errors in arguments give a one-line message and a non-zero exit (2 for what
 argparse rejects, 1 for the rest), never a traceback or a usage dump.
@@ -11,19 +12,22 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Final, NoReturn
 
 import orjson
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.management.color import Style
 
-from eventlog import _conf, _pipeline, reader
+from eventlog import _conf, _pipeline, _verify, reader
 
 __all__ = ["Command", "format_event"]
 
 FILES: Final = {"events": _pipeline.EVENTS_FILE, "django": _pipeline.DJANGO_FILE}
 BAD_LINES_SHOWN: Final = 10
+PROBLEMS_SHOWN: Final = 100
+MID_STREAM_SHOWN: Final = 10
 VALUE_WIDTH: Final = 80
 # Keys the pretty form shows in its own way, or leaves out as noise.
 _NOT_EXTRA: Final = frozenset(
@@ -197,7 +201,7 @@ class _BadLines:
 class Command(BaseCommand):
     help = (
         "Read the event log in EVENTLOG_DIR (live, rotated and compressed files alike). "
-        "Subcommands: tail."
+        "Subcommands: tail, verify."
     )
     # Reading files needs no database and must work when other checks fail.
     requires_system_checks: list[str] = []
@@ -248,6 +252,31 @@ class Command(BaseCommand):
         form.add_argument("--json", action="store_true", help="print the raw JSON lines")
         form.add_argument("--pretty", action="store_true", help="print the human form")
         self._add_common_options(tail)
+        verify = subparsers.add_parser(
+            "verify",
+            help="check that every line parses, seq is gap-free and hash chains hold",
+            description=(
+                "Check the log files, rotated and compressed ones included: every line "
+                "parses, every stream's seq is gap-free and every hash chain holds "
+                "(keyed with EVENTLOG_HMAC_KEY when set). Prints a summary and, for each "
+                "problem, the file and line; exits 0 when the log is intact, 1 otherwise. "
+                "A stream whose earlier files were pruned is reported as starting "
+                "mid-stream, not as broken."
+            ),
+        )
+        verify.add_argument(
+            "--file",
+            choices=["all", *sorted(FILES)],
+            default="all",
+            help="events.jsonl, django.jsonl or both (default all)",
+        )
+        verify.add_argument(
+            "--dir",
+            dest="directory",
+            metavar="PATH",
+            help="the log directory (default EVENTLOG_DIR)",
+        )
+        self._add_common_options(verify)
 
     @staticmethod
     def _add_common_options(parser: CommandParser) -> None:
@@ -266,7 +295,10 @@ class Command(BaseCommand):
         if subcommand == "tail":
             self.tail(**options)
             return
-        raise CommandError(f"unknown subcommand {subcommand!r} (choose from: tail)")
+        if subcommand == "verify":
+            self.verify(**options)
+            return
+        raise CommandError(f"unknown subcommand {subcommand!r} (choose from: tail, verify)")
 
     # -- tail ---------------------------------------------------------------------------
 
@@ -311,6 +343,80 @@ class Command(BaseCommand):
         bad.finish()
         if bad.unreadable:
             raise CommandError(f"{bad.unreadable} log file(s) could not be read, see above")
+
+    # -- verify ---------------------------------------------------------------------------
+
+    def verify(self, **options: Any) -> None:
+        """``verify``: check the files and print a report; a CommandError (exit
+        status 1) when anything is wrong, after the report."""
+        file = options.get("file") or "all"
+        if file == "all":
+            names: Sequence[str] = (FILES["events"], FILES["django"])
+        elif file in FILES:
+            names = (FILES[file],)
+        else:
+            choices = ", ".join(["all", *sorted(FILES)])
+            raise CommandError(f"--file must be one of {choices}, not {file!r}")
+        given = options.get("directory")
+        directory = Path(given) if given else _conf.directory()
+        key = _conf.hmac_key()
+        try:
+            report = _verify.verify(directory, names, key=key)
+        except OSError as exc:
+            raise CommandError(str(exc)) from exc
+        try:
+            self._write_report(report, names, int(options.get("verbosity", 1)))
+        except BrokenPipeError:
+            self._broken_pipe()
+        if not report.ok:
+            broken = sum(1 for f in report.files if f.problems)
+            raise CommandError(
+                f"the log is not intact: {len(report.problems)} problem(s) "
+                f"in {broken} file(s), see above"
+            )
+
+    def _write_report(self, report: _verify.Report, names: Sequence[str], verbosity: int) -> None:
+        out = self.stdout.write
+        chain = (
+            "HMAC-SHA256 keyed with EVENTLOG_HMAC_KEY"
+            if report.keyed
+            else "SHA-256, no EVENTLOG_HMAC_KEY"
+        )
+        if verbosity >= 1:
+            out(f"Verifying {' and '.join(names)} in {report.directory} (chain: {chain})")
+        if not report.files:
+            out(f"Nothing to verify: no {' or '.join(names)} files in {report.directory}")
+            return
+        if verbosity >= 1:
+            for summary in report.files:
+                text = (
+                    f"  {summary.path}: {summary.lines} line(s), {len(summary.streams)} stream(s)"
+                )
+                if summary.problems:
+                    out(f"{text}, {summary.problems} problem(s)", style_func=self.style.ERROR)
+                else:
+                    out(text)
+            if report.mid_stream:
+                out("Streams starting mid-stream (not a failure):")
+                shown = (
+                    report.mid_stream if verbosity >= 2 else report.mid_stream[:MID_STREAM_SHOWN]
+                )
+                for start in shown:
+                    out(f"  {start}")
+                if len(shown) < len(report.mid_stream):
+                    out(f"  ... and {len(report.mid_stream) - len(shown)} more (-v 2 shows all)")
+        if report.problems:
+            out("Problems:", style_func=self.style.ERROR)
+            shown_problems = report.problems if verbosity >= 2 else report.problems[:PROBLEMS_SHOWN]
+            for problem in shown_problems:
+                out(f"  {problem}")
+            if len(shown_problems) < len(report.problems):
+                more = len(report.problems) - len(shown_problems)
+                out(f"  ... and {more} more problem(s) (-v 2 shows all)")
+        for note in report.notes:
+            out(f"Note: {note}", style_func=self.style.WARNING)
+        style = self.style.SUCCESS if report.ok else self.style.ERROR
+        out(report.summary(), style_func=style)
 
     def _write_pretty(self, events: Iterable[Mapping[str, Any]]) -> None:
         colorize = None
