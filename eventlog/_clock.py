@@ -8,14 +8,14 @@ single ``time.time_ns()`` reading (about a microsecond together).
 
 from __future__ import annotations
 
-import random
+import os
 import time
 
 __all__ = ["format_ns", "now", "stamp", "uuid7"]
 
 _cached_second = -1
 _cached_prefix = ""
-_getrandbits = random.getrandbits  # CPython reseeds `random` in a forked child
+_urandom = os.urandom
 
 
 def _prefix(second: int) -> str:
@@ -37,7 +37,9 @@ def uuid7(ns: int) -> str:
     fraction (so ids from one clock sort by time), 62 random bits."""
     sub_ms = ((ns % 1_000_000) * 4096) // 1_000_000
     value = ((ns // 1_000_000) << 80) | (0x7 << 76) | (sub_ms << 64) | (0b10 << 62)
-    h = f"{value | _getrandbits(62):032x}"
+    # os.urandom, not `random`: a user's random.seed() or a fork without
+    # Python's hooks must not repeat ids.
+    h = f"{value | (int.from_bytes(_urandom(8)) >> 2):032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 

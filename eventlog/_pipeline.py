@@ -28,6 +28,7 @@ import logging
 import sys
 import threading
 from collections.abc import Mapping, MutableMapping
+from contextvars import ContextVar
 from functools import partial
 from typing import Any, Final
 
@@ -74,9 +75,19 @@ class _SinkLogger:
     debug = info = warning = warn = error = critical = fatal = exception = log = msg
 
 
+_reporting: ContextVar[bool] = ContextVar("eventlog_reporting", default=False)
+
+
 def _report_sink_failure(sink: FileSink, message: str) -> None:
-    if sink.path.name != DJANGO_FILE:  # django.jsonl failing reports on stderr only
+    """Send a sink's failure to the ``eventlog`` logger (``django.jsonl``); a
+    failure while reporting one (the same disk is full) goes to stderr only."""
+    if _reporting.get():
+        return
+    token = _reporting.set(True)
+    try:
         _log.error(message, extra={"error": "sink_failure", "path": str(sink.path)})
+    finally:
+        _reporting.reset(token)
 
 
 def get_sink(name: str) -> FileSink:

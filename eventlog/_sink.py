@@ -141,6 +141,8 @@ class FileSink:
         self._ino = -1
         self._backlog: deque[bytes] = deque()
         self._failing = False
+        self._torn = False
+        self._pending_report: str | None = None
         self._compressor: threading.Thread | None = None
         self._new_stream()
         _live_sinks.add(self)
@@ -148,6 +150,7 @@ class FileSink:
     # -- streams -----------------------------------------------------------------
 
     def _new_stream(self) -> None:
+        self._pid = os.getpid()
         self.stream = f"{_HOST}-{os.getpid()}-{secrets.token_hex(4)}"
         self._stream_part = b',"stream":' + orjson.dumps(self.stream) + b',"seq":'
         self._seq = 0
@@ -169,23 +172,33 @@ class FileSink:
     def write(self, rendered: bytes) -> None:
         """Append one event, given as a rendered JSON object (``{...}``, no
         newline), after adding ``stream``, ``seq`` and ``hash``. Never raises."""
+        if os.getpid() != self._pid:
+            # Forked without Python's fork hooks (uWSGI without
+            # py-call-osafterfork): start this process's own stream and file
+            # description here.
+            self._after_fork_in_child()
         with self._lock:
             self._seq += 1
             body = rendered[:-1] + self._stream_part + str(self._seq).encode() + b"}"
             digest = _integrity.chain(self._prev, body, self._key)
             self._prev = digest
             line = _integrity.seal(body, digest)
-            if self._backlog and not self._drain():
+            size = 0
+            if not self._backlog or self._drain():
+                try:
+                    size = self._append(line)
+                    self.stats.written += 1
+                    self._recovered()
+                except OSError as exc:
+                    self._keep(line)
+                    self._failed(exc)
+            else:
                 self._keep(line)
-                return
-            try:
-                size = self._append(line)
-            except OSError as exc:
-                self._keep(line)
-                self._failed(exc)
-                return
-            self.stats.written += 1
-            self._recovered()
+            report, self._pending_report = self._pending_report, None
+        if report is not None and self._on_failure is not None:
+            # Outside the lock: the report may come back to this very sink.
+            with contextlib.suppress(Exception):
+                self._on_failure(self, report)
         if self.max_bytes and size > self.max_bytes:
             self._rotate()
 
@@ -231,17 +244,27 @@ class FileSink:
                 except FileNotFoundError:
                     st = None
                 if st is not None and st.st_ino == self._ino:
+                    if self._torn:
+                        # A failed write left part of a line: end it, so the
+                        # fragment stays a line of its own (verify reports it)
+                        # and this line parses.
+                        line = b"\n" + line
                     self._write_all(fd, line)
+                    self._torn = False
                     return st.st_size + len(line)
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
             fd = self._open()
 
-    @staticmethod
-    def _write_all(fd: int, line: bytes) -> None:
+    def _write_all(self, fd: int, line: bytes) -> None:
         view = memoryview(line)
         while view:
-            written = os.write(fd, view)
+            try:
+                written = os.write(fd, view)
+            except OSError:
+                if len(view) < len(line):
+                    self._torn = True
+                raise
             if written == 0:
                 raise OSError("write() wrote nothing")
             view = view[written:]
@@ -262,9 +285,7 @@ class FileSink:
         )
         with contextlib.suppress(Exception):
             print(message, file=sys.stderr, flush=True)
-        if self._on_failure is not None:
-            with contextlib.suppress(Exception):
-                self._on_failure(self, message)
+        self._pending_report = message  # sent by write() once the lock is released
 
     def _recovered(self) -> None:
         if self._failing:
@@ -291,7 +312,13 @@ class FileSink:
         fd = self._fd
         if fd < 0:
             return None
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            # Not blocking: under constant writes from other processes an
+            # exclusive flock can wait long; the next write over the limit
+            # tries again.
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return None
         try:
             try:
                 st = os.lstat(self.path)
@@ -309,11 +336,15 @@ class FileSink:
         thread = threading.Thread(
             target=self._compress_and_prune, args=(target,), name="eventlog-gzip", daemon=True
         )
+        try:
+            thread.start()
+        except RuntimeError:  # interpreter shutting down: the next rotation compresses it
+            return
         self._compressor = thread
-        thread.start()
 
     def _compress_and_prune(self, target: Path) -> None:
         try:
+            sweep_stale_tmp(self.path)
             for path in rotated_files(self.path):
                 if not path.name.endswith(".gz"):
                     compress(path)
@@ -356,6 +387,17 @@ def compress(path: Path) -> None:
             tmp.unlink()
         return  # another process compressed it first
     path.unlink(missing_ok=True)
+
+
+def sweep_stale_tmp(path: Path, older_than_s: float = 3600.0) -> None:
+    """Remove compression temporaries of ``path`` left by a process that died
+    mid-compression (older than ``older_than_s``)."""
+    cutoff = time.time() - older_than_s
+    with contextlib.suppress(OSError):
+        for tmp in path.parent.glob(path.name + ".*.tmp"):
+            with contextlib.suppress(OSError):
+                if tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
 
 
 def prune(path: Path, keep: int) -> None:

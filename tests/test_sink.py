@@ -146,3 +146,85 @@ def test_rotated_files_lists_only_the_sinks_own_names_in_age_order(tmp_path):
         "events.jsonl.2026-01-01T00-00-00.000001Z-10",
         "events.jsonl.2026-01-02T00-00-00.000000Z.gz",
     ]
+
+
+def test_a_failure_report_that_writes_to_the_same_sink_does_not_deadlock(tmp_path):
+    """The failure callback runs outside the sink's lock, so a report routed
+    back into the failing sink (a handler on the same file) cannot hang."""
+    import threading
+
+    blocker = tmp_path / "blocked"
+    blocker.write_text("")
+    reports: list[str] = []
+
+    def report(sink: FileSink, message: str) -> None:
+        reports.append(message)
+        sink.write(b'{"event":"report"}')
+
+    sink = FileSink(blocker / "events.jsonl", on_failure=report)
+    done = threading.Event()
+
+    def run() -> None:
+        sink.write(b'{"n":1}')
+        done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    assert done.wait(10), "write() deadlocked while reporting its own failure"
+    assert len(reports) == 1  # the nested failure is within the same burst
+    assert sink.stats.backlog == 2
+
+
+TORN = """
+import resource, sys
+from pathlib import Path
+from eventlog._sink import FileSink
+sink = FileSink(Path(sys.argv[1]))
+sink.write(b'{"n":1}')
+size = Path(sys.argv[1]).stat().st_size
+resource.setrlimit(resource.RLIMIT_FSIZE, (size + 100, resource.RLIM_INFINITY))
+sink.write(b'{"n":2,"pad":"' + b"x" * 400 + b'"}')  # only 100 bytes fit: torn
+resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+sink.write(b'{"n":3}')
+"""
+
+
+@pytest.mark.slow
+def test_a_short_write_on_a_full_disk_never_glues_lines_together(tmp_path):
+    """RLIMIT_FSIZE cuts a line mid-write: the fragment stays a line of its own
+    and the retried line and the next one are whole and in order."""
+    import signal
+
+    path = tmp_path / "events.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-c", TORN, str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=lambda: signal.signal(signal.SIGXFSZ, signal.SIG_IGN),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "cannot write" in result.stderr
+    lines = path.read_bytes().split(b"\n")
+    assert lines[-1] == b""
+    parsed = []
+    for line in lines[:-1]:
+        try:
+            parsed.append(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            assert line.startswith(b'{"n":2')  # the torn fragment, alone on its line
+    assert [p["n"] for p in parsed] == [1, 2, 3]
+    assert [p["seq"] for p in parsed] == [1, 2, 3]
+
+
+def test_a_fork_without_python_hooks_starts_a_new_stream(tmp_path):
+    """A process whose pid changed without at-fork hooks (uWSGI's default)
+    notices at the next write and starts its own stream from seq 1."""
+    sink = FileSink(tmp_path / "events.jsonl")
+    sink.write(b'{"n":1}')
+    first = sink.stream
+    sink._pid = -1  # what a hook-less fork looks like from inside
+    sink.write(b'{"n":2}')
+    second = orjson.loads((tmp_path / "events.jsonl").read_bytes().splitlines()[1])
+    assert second["stream"] != first
+    assert second["seq"] == 1
