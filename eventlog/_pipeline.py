@@ -49,6 +49,8 @@ LEVELS: Final = frozenset(_conf.LEVELS)
 SINK_RESERVE: Final = 320
 ENVELOPE: Final = frozenset({"timestamp", "level", "event", "event_id", "schema_version"})
 RESERVED: Final = ENVELOPE | {"stream", "seq", "hash"}
+# Key under which a deferred event carries the context captured when it was sent.
+_CAPTURED: Final = "__eventlog_context__"
 _METHOD_LEVEL: Final = {"warn": "warning", "exception": "error", "fatal": "critical"}
 
 _log = logging.getLogger("eventlog")
@@ -121,7 +123,8 @@ def add_envelope(
         "event_id": event_id,
         "schema_version": SCHEMA_VERSION,
     }
-    out.update(_context.current())
+    captured = event_dict.pop(_CAPTURED, None)
+    out.update(_context.current() if captured is None else captured)
     for key, value in event_dict.items():
         if key in RESERVED:
             out.setdefault("extra", {})[key] = value
@@ -191,8 +194,8 @@ def emit(
         if on_commit is None:
             on_commit = level not in {"error", "critical"}
         if on_commit and transaction.get_connection(using).in_atomic_block:
-            captured = {**_context.current(), **data}
-            transaction.on_commit(partial(_write, event, level, captured), using=using)
+            data[_CAPTURED] = _context.current()
+            transaction.on_commit(partial(_write, event, level, data), using=using)
             return
         _write(event, level, data)
     except Exception as exc:

@@ -8,7 +8,7 @@ from typing import Any, Final
 from django.db.models import Model
 
 from eventlog import signals
-from eventlog._pipeline import emit
+from eventlog._pipeline import emit, internal_error
 
 __all__ = ["connect", "describe", "label_of"]
 
@@ -32,10 +32,7 @@ def label_of(sender: Any) -> str | None:
 
 
 def _repr(instance: Model) -> str:
-    try:
-        return str(instance)[:MAX_REPR]
-    except Exception:
-        return f"<{type(instance).__name__}>"
+    return _text(instance)[:MAX_REPR]
 
 
 def describe(instance: Model) -> dict[str, Any]:
@@ -47,7 +44,16 @@ def describe(instance: Model) -> dict[str, Any]:
     }
 
 
-def on_event_signal(
+def on_event_signal(sender: Any, **kwargs: Any) -> None:
+    """``event_signal`` -> ``app.event`` (or ``event``) with sender, message,
+    instance and the extra keys. Never raises into the sender."""
+    try:
+        _event(sender, **kwargs)
+    except Exception as exc:
+        internal_error("receiver_failed", exc, str(kwargs.get("event", "app.event")))
+
+
+def _event(
     sender: Any,
     *,
     message: Any = None,
@@ -58,45 +64,60 @@ def on_event_signal(
     using: str | None = None,
     **extra: Any,
 ) -> None:
-    """``event_signal`` -> ``app.event`` (or ``event``) with sender, message,
-    instance and the extra keys."""
     extra.pop("signal", None)
     fields: dict[str, Any] = {"sender": label_of(sender)}
     if message is not None:
-        fields["message"] = str(message)
+        fields["message"] = _text(message)
     if isinstance(instance, Model):
         fields["instance"] = describe(instance)
+        using = using or instance._state.db
     elif instance is not None:
-        fields["instance"] = {"repr": str(instance)[:MAX_REPR]}
+        fields["instance"] = {"repr": _text(instance)[:MAX_REPR]}
     if not isinstance(event, str) or len(event) > 100 or not EVENT_NAME.fullmatch(event):
-        fields["invalid_event"] = str(event)[:100]
+        fields["invalid_event"] = _text(event)[:100]
         event = "app.event"
     fields.update(extra)
     emit(event, fields, level=str(level).lower(), on_commit=on_commit, using=using)
 
 
-def on_state_changed(
+def on_state_changed(sender: Any, **kwargs: Any) -> None:
+    """``state_changed`` -> ``state.changed``, written when the transaction
+    commits. Never raises into the sender."""
+    try:
+        _state(sender, **kwargs)
+    except Exception as exc:
+        internal_error("receiver_failed", exc, "state.changed")
+
+
+def _state(
     sender: Any,
     *,
-    instance: Model,
+    instance: Any,
     field: str,
     source: Any,
     target: Any,
     transition: str,
     **extra: Any,
 ) -> None:
-    """``state_changed`` -> ``state.changed``, written when the transaction commits."""
     extra.pop("signal", None)
+    is_model = isinstance(instance, Model)
     fields = {
-        "model": instance._meta.label_lower,
-        "object_id": str(instance.pk),
+        "model": instance._meta.label_lower if is_model else label_of(sender),
+        "object_id": str(instance.pk) if is_model else None,
         "field": field,
         "source": source,
         "target": target,
         "transition": transition,
         **extra,
     }
-    emit("state.changed", fields, on_commit=True, using=instance._state.db)
+    emit("state.changed", fields, on_commit=True, using=instance._state.db if is_model else None)
+
+
+def _text(value: Any) -> str:
+    try:
+        return str(value)
+    except Exception:
+        return f"<unprintable {type(value).__qualname__}>"
 
 
 def connect() -> None:

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
@@ -28,7 +29,15 @@ from django.utils.functional import Promise
 __all__ = ["MASK", "PROTECTED_KEYS", "Masker", "json_default", "render"]
 
 MASK: Final = "***"
-OPTIONS: Final = orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS | orjson.OPT_NAIVE_UTC
+MAX_DEPTH: Final = 64
+# Dataclasses pass through to json_default (as dicts, after masking) instead
+# of being serialized by orjson behind the masker's back.
+OPTIONS: Final = (
+    orjson.OPT_UTC_Z
+    | orjson.OPT_NON_STR_KEYS
+    | orjson.OPT_NAIVE_UTC
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+)
 TRUNCATED: Final = "…[truncated {} bytes]"
 # Keys never shortened when a line is over the cap.
 PROTECTED_KEYS: Final = frozenset({"timestamp", "level", "event", "event_id", "schema_version"})
@@ -65,7 +74,7 @@ class Masker:
 
     def _secret(self, key: object) -> bool:
         if not isinstance(key, str):
-            return False
+            key = str(key)
         hit = self._seen.get(key)
         if hit is None:
             hit = self._pattern.search(key) is not None
@@ -73,26 +82,36 @@ class Masker:
                 self._seen[key] = hit
         return hit
 
-    def __call__(self, value: Any) -> Any:
+    def __call__(self, value: Any, depth: int = 0) -> Any:
         """Return ``value`` with secrets masked; containers are copied only when
-        something inside them changes."""
+        something inside them changes. Dataclasses are masked as dicts; past
+        64 levels (or a cycle) the rest is replaced by ``"…"``."""
         cls = type(value)
         if cls in _SCALARS:
             return value  # the common case, without the cost of an ABC check
+        if depth > MAX_DEPTH:
+            return "…"
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+            cls = dict
         if cls is dict or isinstance(value, Mapping):
             out: dict[Any, Any] | None = None
             for key, item in value.items():
                 new = (
-                    MASK if self._secret(key) else (item if type(item) in _SCALARS else self(item))
+                    MASK
+                    if self._secret(key)
+                    else (item if type(item) in _SCALARS else self(item, depth + 1))
                 )
                 if new is not item and out is None:
                     out = dict(value)
                 if out is not None:
                     out[key] = new
             return value if out is None else out
+        if isinstance(value, set | frozenset):
+            return [self(item, depth + 1) for item in sorted(value, key=str)]
         if cls is list or cls is tuple:
-            items = [self(item) for item in value]
-            if any(a is not b for a, b in zip(items, value, strict=True)):
+            items = [self(item, depth + 1) for item in value]
+            if cls is not list or any(a is not b for a, b in zip(items, value, strict=True)):
                 return items
         return value
 

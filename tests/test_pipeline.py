@@ -362,3 +362,45 @@ def test_files_are_created_0640_in_a_0750_directory(eventlog_dir):
         os.umask(old)
     assert (eventlog_dir / "events.jsonl").stat().st_mode & 0o777 == 0o640
     assert eventlog_dir.stat().st_mode & 0o777 == 0o750
+
+
+def test_secrets_inside_dataclasses_and_under_odd_keys_are_masked(eventlog_dir):
+    """orjson would serialize a dataclass natively; it is masked like a dict,
+    and a cyclic structure is cut instead of losing the event."""
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Creds:
+        user: str
+        password: str
+
+    cyclic: list[object] = []
+    cyclic.append(cyclic)
+    event_signal.send(sender="t", creds=Creds("bob", "hunter2"), loop=cyclic)
+    raw = raw_lines(eventlog_dir)
+    assert b"hunter2" not in raw[0]
+    (line,) = read(eventlog_dir)
+    assert line["creds"] == {"user": "bob", "password": "***"}
+    assert line["event"] == "app.event"
+
+
+def test_broken_signal_arguments_never_raise_into_the_sender(eventlog_dir, capfd):
+    """A message whose str() raises, a non-model instance for state_changed or a
+    missing argument become eventlog.error lines, not exceptions."""
+
+    class Unprintable:
+        def __str__(self) -> str:
+            raise ValueError("no")
+
+    event_signal.send(sender="t", message=Unprintable())
+    state_changed.send(
+        sender="t", instance=object(), field="f", source="a", target="b", transition="x"
+    )
+    state_changed.send(sender="t", instance=object())  # field, source... missing
+    lines = read(eventlog_dir)
+    assert lines[0]["message"].startswith("<unprintable ")
+    assert lines[1]["event"] == "state.changed"
+    assert lines[1]["object_id"] is None
+    assert lines[2]["event"] == "eventlog.error"
+    assert lines[2]["error"] == "receiver_failed"
+    assert "could not log" in capfd.readouterr().err
