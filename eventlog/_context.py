@@ -20,6 +20,7 @@ Outside a request the actor is ``"CLI"``, with ``ip: "CLI"``, ``os_user`` and
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import getpass
 import os
@@ -98,12 +99,31 @@ def _cli() -> Mapping[str, str]:
     return {"actor": "CLI", "ip": "CLI", "os_user": os_user, "command": command}
 
 
+def _in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 def _user_of(request: HttpRequest, resolve: bool) -> tuple[str, str] | None:
-    user = request.__dict__.get("user")
+    """The authenticated user of ``request`` as ``(username, pk)``, or ``None``.
+
+    In an event loop the lazy ``request.user`` is not evaluated (its database
+    query would raise ``SynchronousOnlyOperation`` there and mark the session
+    accessed): the user is taken from ``await request.auser()``'s cache or an
+    already loaded ``request.user``; async views that log should await
+    ``request.auser()`` first.
+    """
+    user = request.__dict__.get("_acached_user")
     if user is None:
-        return None
-    if not resolve and getattr(user, "_wrapped", None) is empty:
-        return None  # not loaded yet and we were asked not to load it
+        user = request.__dict__.get("user")
+        if user is None:
+            return None
+        loaded = getattr(user, "_wrapped", None) is not empty
+        if not loaded and (not resolve or _in_event_loop()):
+            return None
     if _resolving.get():
         return None  # an event emitted while the user itself is being loaded
     token = _resolving.set(True)
@@ -138,5 +158,7 @@ def current(*, resolve_actor: bool = True) -> dict[str, Any]:
             out["actor"], out["actor_id"] = user
     bound = _bound.get()
     if bound:
+        if "actor" in bound and "actor_id" not in bound:
+            out.pop("actor_id", None)  # the id belonged to the replaced actor
         out.update(bound)
     return out

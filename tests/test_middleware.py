@@ -135,3 +135,49 @@ def test_concurrent_async_requests_do_not_mix_context(eventlog_dir):
     assert len(lines) == 16
     for rid in rids:
         assert sum(1 for line in lines if line["request_id"] == rid) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_async_views_name_the_actor_once_auser_was_awaited(eventlog_dir, django_user_model):
+    """In an async view the lazy user is never evaluated on the event loop (it
+    would fail there and touch the session); after `await request.auser()` the
+    actor is named."""
+    user = django_user_model.objects.create(username="asyncer")
+
+    async def run():
+        client = AsyncClient()
+        await client.aforce_login(user)
+        return await client.get("/async-auth/")
+
+    response = asyncio.run(run())
+    assert response.status_code == 200
+    before, after = read(eventlog_dir, event="app.event")
+    assert "actor" not in before
+    assert (after["actor"], after["actor_id"]) == ("asyncer", str(user.pk))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_binding_another_actor_drops_the_request_users_id(client, eventlog_dir, django_user_model):
+    """eventlog.context(actor=...) inside a request replaces actor and its actor_id together."""
+    import eventlog
+
+    user = django_user_model.objects.create(username="real")
+    client.force_login(user)
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.user = user
+    from eventlog import _context
+    from eventlog.middleware import _request_info
+
+    token = _context.bind_request(_request_info(request, "X-Request-ID"))
+    try:
+        with eventlog.context(actor="impersonated"):
+            event_signal.send(sender="t")
+        event_signal.send(sender="t")
+    finally:
+        _context.reset_request(token)
+    bound, plain = read(eventlog_dir)
+    assert bound["actor"] == "impersonated"
+    assert "actor_id" not in bound
+    assert (plain["actor"], plain["actor_id"]) == ("real", str(user.pk))

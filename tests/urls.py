@@ -40,7 +40,15 @@ async def async_view(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"ok": True})
 
 
+async def async_authenticated(request: HttpRequest) -> HttpResponse:
+    event_signal.send(sender="tests", message="before auser")
+    await request.auser()  # type: ignore[attr-defined]
+    event_signal.send(sender="tests", message="after auser")
+    return JsonResponse({"ok": True})
+
+
 urlpatterns = [
+    path("async-auth/", async_authenticated),
     path("boom/", boom),
     path("late-auth/", late_auth),
     path("plain/", plain),
