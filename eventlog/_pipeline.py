@@ -35,7 +35,7 @@ from typing import Any, Final
 import structlog
 from django.db import transaction
 
-from eventlog import _clock, _conf, _context
+from eventlog import _clock, _conf, _context, _keys
 from eventlog._sink import FileSink
 from eventlog._values import Masker, render
 
@@ -47,9 +47,9 @@ SCHEMA_VERSION: Final = 1
 LEVELS: Final = frozenset(_conf.LEVELS)
 # Room the sink needs for ``stream``, ``seq`` and ``hash`` under the line cap.
 SINK_RESERVE: Final = 320
-ENVELOPE: Final = frozenset({"timestamp", "level", "event", "event_id", "schema_version"})
-RESERVED: Final = ENVELOPE | {"stream", "seq", "hash"}
-# Key under which a deferred event carries the context captured when it was sent.
+# Keys under which emit() hands its fields and, for a deferred event, the
+# context captured when it was sent, past structlog's ``event`` argument.
+_FIELDS: Final = "__eventlog_fields__"
 _CAPTURED: Final = "__eventlog_context__"
 _METHOD_LEVEL: Final = {"warn": "warning", "exception": "error", "fatal": "critical"}
 
@@ -124,13 +124,9 @@ def add_envelope(
         "schema_version": SCHEMA_VERSION,
     }
     captured = event_dict.pop(_CAPTURED, None)
-    out.update(_context.current() if captured is None else captured)
-    for key, value in event_dict.items():
-        if key in RESERVED:
-            out.setdefault("extra", {})[key] = value
-        else:
-            out[key] = value
-    return out
+    fields = event_dict.pop(_FIELDS, None) or {}
+    context = _context.current() if captured is None else captured
+    return _keys.merge(out, context, fields, event_dict)
 
 
 def _mask(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
@@ -179,34 +175,31 @@ def emit(
     context captured now, and never if it rolls back. Errors and criticals are
     written at once by default: they describe the failure a rollback follows.
     Keys of ``fields`` that would overwrite the envelope or the sink's keys are
-    moved under ``extra``.
+    moved under ``extra`` (:func:`eventlog._keys.merge`).
     """
     try:
-        data: dict[str, Any] = {}
-        for key, value in (fields or {}).items():
-            if key in RESERVED:
-                data.setdefault("extra", {})[key] = value
-            else:
-                data[str(key)] = value
+        data = dict(fields or {})
         if level not in LEVELS:
-            data.setdefault("extra", {})["level"] = str(level)
+            data = _keys.merge(data, {"level": str(level)})
             level = "info"
         if on_commit is None:
             on_commit = level not in {"error", "critical"}
         if on_commit and transaction.get_connection(using).in_atomic_block:
-            data[_CAPTURED] = _context.current()
-            transaction.on_commit(partial(_write, event, level, data), using=using)
+            captured = _context.current()
+            transaction.on_commit(partial(_write, event, level, data, captured), using=using)
             return
         _write(event, level, data)
     except Exception as exc:
         internal_error("emit_failed", exc, event)
 
 
-def _write(event: str, level: str, fields: dict[str, Any]) -> None:
-    if _logger is None:
-        configure()
+def _write(
+    event: str, level: str, fields: dict[str, Any], captured: dict[str, Any] | None = None
+) -> None:
     try:
-        getattr(_logger, level)(event, **fields)
+        if _logger is None:
+            configure()
+        getattr(_logger, level)(event, **{_FIELDS: fields, _CAPTURED: captured})
     except Exception as exc:
         internal_error("render_failed", exc, event)
 

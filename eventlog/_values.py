@@ -26,7 +26,9 @@ from django.db.models.fields.files import FieldFile
 from django.utils.duration import duration_iso_string
 from django.utils.functional import Promise
 
-__all__ = ["MASK", "PROTECTED_KEYS", "Masker", "json_default", "render"]
+from eventlog._keys import ENVELOPE  # never shortened when a line is over the cap
+
+__all__ = ["MASK", "Masker", "json_default", "render"]
 
 MASK: Final = "***"
 MAX_DEPTH: Final = 64
@@ -39,8 +41,6 @@ OPTIONS: Final = (
     | orjson.OPT_PASSTHROUGH_DATACLASS
 )
 TRUNCATED: Final = "…[truncated {} bytes]"
-# Keys never shortened when a line is over the cap.
-PROTECTED_KEYS: Final = frozenset({"timestamp", "level", "event", "event_id", "schema_version"})
 
 
 def json_default(value: Any) -> Any:
@@ -150,7 +150,7 @@ def _largest(data: dict[str, Any]) -> tuple[dict[Any, Any] | list[Any], Any, int
         container, top = stack.pop()
         pairs = container.items() if isinstance(container, dict) else enumerate(container)
         for key, value in pairs:
-            if top and key in PROTECTED_KEYS:
+            if top and key in ENVELOPE:
                 continue
             size = len(_dumps({"v": value}))
             if best is None or size > best[2]:
@@ -188,6 +188,6 @@ def render(event: Mapping[str, Any], cap: int) -> bytes:
         keep = max(0, len(raw) - excess - 40)
         container[key] = raw[:keep].decode("utf-8", "ignore") + TRUNCATED.format(len(raw) - keep)
     # Thousands of tiny keys: keep the envelope (short by construction).
-    envelope = {k: event[k] for k in event if k in PROTECTED_KEYS}
+    envelope = {k: event[k] for k in event if k in ENVELOPE}
     envelope["truncated"] = True
     return _dumps(envelope)

@@ -25,7 +25,7 @@ from typing import Any, Final
 
 from pythonjsonlogger.orjson import OrjsonFormatter
 
-from eventlog import _clock, _context, _pipeline
+from eventlog import _clock, _context, _keys, _pipeline
 from eventlog._values import json_default, render
 
 __all__ = ["JsonFormatter", "JsonLinesHandler"]
@@ -52,18 +52,19 @@ class JsonFormatter(OrjsonFormatter):
         message_dict: dict[str, Any],
     ) -> None:
         timestamp, event_id = _clock.stamp(int(record.created * 1_000_000_000))
-        log_data.update(
-            timestamp=timestamp,
-            level=record.levelname.lower(),
-            event=record.name,
-            event_id=event_id,
-            schema_version=_pipeline.SCHEMA_VERSION,
-            message=record.message,
-        )
-        log_data.update(_context.current(resolve_actor=False))
-        super().add_fields(log_data, record, message_dict)
-        for key in _pipeline.RESERVED & log_data.keys() - _pipeline.ENVELOPE:
-            log_data.setdefault("extra", {})[key] = log_data.pop(key)
+        record_data: dict[str, Any] = {"message": record.message}
+        super().add_fields(record_data, record, message_dict)
+        envelope = {
+            "timestamp": timestamp,
+            "level": record.levelname.lower(),
+            "event": record.name,
+            "event_id": event_id,
+            "schema_version": _pipeline.SCHEMA_VERSION,
+        }
+        # The record's extras cannot forge the envelope (see _keys.merge).
+        merged = _keys.merge(envelope, _context.current(resolve_actor=False), record_data)
+        log_data.clear()
+        log_data.update(merged)
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
         masked: dict[str, Any] = _pipeline._masker(log_data)

@@ -404,3 +404,44 @@ def test_broken_signal_arguments_never_raise_into_the_sender(eventlog_dir, capfd
     assert lines[2]["event"] == "eventlog.error"
     assert lines[2]["error"] == "receiver_failed"
     assert "could not log" in capfd.readouterr().err
+
+
+def test_context_and_a_callers_own_extra_cannot_forge_the_envelope(eventlog_dir):
+    """Reserved keys bound with context() move under "extra" too; a caller's own
+    "extra" (dict or not) is kept, merged, and never mutated."""
+    import eventlog
+
+    own = {"note": "mine"}
+    with eventlog.context(seq=99, hash="x", timestamp="yesterday"):
+        event_signal.send(sender="t", extra=own, level_="fine", event_id="forged")
+    event_signal.send(sender="t", extra="text", stream="evil")
+    raw = raw_lines(eventlog_dir)
+    first, second = (orjson.loads(x) for x in raw)
+    assert_chains(raw)
+    for line in (first, second):
+        assert_envelope(line)
+    assert first["extra"] == {
+        "note": "mine",
+        "seq": 99,
+        "hash": "x",
+        "timestamp": "yesterday",
+        "event_id": "forged",
+    }
+    assert own == {"note": "mine"}
+    assert second["extra"] == {"value": "text", "stream": "evil"}
+    assert raw[0].count(b'"seq":') == 2
+
+
+def test_log_record_extras_cannot_forge_django_jsonl_lines(eventlog_dir):
+    """A record's extra={"event":..., "level":..., "timestamp":...} goes under
+    "extra"; the envelope stays the logger's."""
+    import logging
+
+    logging.getLogger("speedy").warning(
+        "careful", extra={"event": "forged", "level": "debug", "timestamp": "then", "seq": 5}
+    )
+    (line,) = read(eventlog_dir, "django.jsonl")
+    assert_envelope(line)
+    assert (line["event"], line["level"], line["message"]) == ("speedy", "warning", "careful")
+    assert line["extra"] == {"event": "forged", "level": "debug", "timestamp": "then", "seq": 5}
+    assert_chains(raw_lines(eventlog_dir, "django.jsonl"))
