@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 import threading
 from collections.abc import Mapping, MutableMapping
@@ -90,6 +91,14 @@ def _report_sink_failure(sink: FileSink, message: str) -> None:
         _log.error(message, extra={"error": "sink_failure", "path": str(sink.path)})
     finally:
         _reporting.reset(token)
+
+
+def _after_fork_in_child() -> None:
+    global _sinks_lock
+    _sinks_lock = threading.Lock()  # another thread may have held it at fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def get_sink(name: str) -> FileSink:

@@ -138,7 +138,7 @@ class FileSink:
         self.stats = SinkStats()
         self._lock = threading.Lock()
         self._fd = -1
-        self._ino = -1
+        self._ino = (-1, -1)  # (st_dev, st_ino) of the open file
         self._backlog: deque[bytes] = deque()
         self._failing = False
         self._torn = False
@@ -156,12 +156,15 @@ class FileSink:
         self._seq = 0
         self._prev = b""
 
-    def _after_fork_in_child(self) -> None:
-        self._lock = threading.Lock()
+    def _close_fd(self) -> None:
         if self._fd >= 0:
             with contextlib.suppress(OSError):
                 os.close(self._fd)
-        self._fd, self._ino = -1, -1
+        self._fd, self._ino = -1, (-1, -1)
+
+    def _after_fork_in_child(self) -> None:
+        self._lock = threading.Lock()
+        self._close_fd()
         self._backlog.clear()
         self._compressor = None
         self.stats = SinkStats()
@@ -223,13 +226,11 @@ class FileSink:
         return True
 
     def _open(self) -> int:
-        if self._fd >= 0:
-            with contextlib.suppress(OSError):
-                os.close(self._fd)
-            self._fd, self._ino = -1, -1
+        self._close_fd()
         self.path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         fd = os.open(self.path, _OPEN_FLAGS, FILE_MODE)
-        self._fd, self._ino = fd, os.fstat(fd).st_ino
+        st = os.fstat(fd)
+        self._fd, self._ino = fd, (st.st_dev, st.st_ino)
         return fd
 
     def _append(self, line: bytes) -> int:
@@ -243,7 +244,7 @@ class FileSink:
                     st = os.lstat(self.path)
                 except FileNotFoundError:
                     st = None
-                if st is not None and st.st_ino == self._ino:
+                if st is not None and (st.st_dev, st.st_ino) == self._ino:
                     if self._torn:
                         # A failed write left part of a line: end it, so the
                         # fragment stays a line of its own (verify reports it)
@@ -324,7 +325,7 @@ class FileSink:
                 st = os.lstat(self.path)
             except FileNotFoundError:
                 return None
-            if st.st_ino != self._ino or st.st_size <= self.max_bytes:
+            if (st.st_dev, st.st_ino) != self._ino or st.st_size <= self.max_bytes:
                 return None  # another process rotated first
             target = rotated_name(self.path)
             os.rename(self.path, target)
@@ -362,10 +363,7 @@ class FileSink:
     def close(self) -> None:
         """Close the descriptor; a later write reopens it."""
         with self._lock:
-            if self._fd >= 0:
-                with contextlib.suppress(OSError):
-                    os.close(self._fd)
-            self._fd, self._ino = -1, -1
+            self._close_fd()
 
 
 def compress(path: Path) -> None:
@@ -378,9 +376,13 @@ def compress(path: Path) -> None:
         return
     tmp = path.with_name(f"{path.name}.gz.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        with path.open("rb") as src, gzip.open(tmp, "wb", compresslevel=6) as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-        os.chmod(tmp, FILE_MODE)
+        with path.open("rb") as src:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+            with (
+                open(fd, "wb") as raw,
+                gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6) as dst,
+            ):
+                shutil.copyfileobj(src, dst, 1 << 20)
         os.replace(tmp, final)
     except FileNotFoundError:
         with contextlib.suppress(OSError):

@@ -87,6 +87,9 @@ class JsonLinesHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             line = self.format(record).encode()
+            if not (line.startswith(b"{") and line.endswith(b"}")):
+                # A non-JSON formatter was configured: keep the line valid.
+                line = render({"message": line.decode(errors="replace")}, _pipeline._cap)
             _pipeline.get_sink(self.filename).write(line)
         except Exception:
             self.handleError(record)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import Final, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
@@ -86,9 +86,9 @@ class EventlogMiddleware:
             response = self.get_response(request)
         finally:
             _context.reset_request(token)
-        assert isinstance(response, HttpResponseBase)
-        response.headers[self.header] = info.request_id
-        return response
+        sync_response = cast(HttpResponseBase, response)
+        sync_response.headers[self.header] = info.request_id
+        return sync_response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         info = _request_info(request, self.header)

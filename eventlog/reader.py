@@ -47,7 +47,7 @@ from typing import Any, Final
 
 import orjson
 
-from eventlog._sink import rotated_files
+from eventlog._sink import ROTATED_SUFFIX, rotated_files
 
 __all__ = [
     "BadLineWarning",
@@ -69,7 +69,6 @@ MAX_LINE_BYTES: Final = 16 * 1024 * 1024
 
 _TS_PREFIX: Final = b'{"timestamp":"'
 _TS_LEN: Final = len("2026-11-23T10:15:00.123456Z")
-_STAMP: Final = re.compile(r"(\d{4}-\d\d-\d\d)T(\d\d)-(\d\d)-(\d\d\.\d{6})Z(?:-\d+)?(?:\.gz)?")
 _RFC3339: Final = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)"
     r"(?:[Tt ](\d\d):(\d\d)(?::(\d\d)(?:[.,](\d+))?)?)?"
@@ -182,11 +181,11 @@ def _rotation_stamp(path: Path, name: str) -> str | None:
     Every line in the file was written before that time."""
     if not path.name.startswith(name + "."):
         return None
-    match = _STAMP.fullmatch(path.name[len(name) + 1 :])
+    match = ROTATED_SUFFIX.fullmatch(path.name[len(name) :])
     if match is None:
         return None
-    date, hh, mm, ss = match.groups()
-    return f"{date}T{hh}:{mm}:{ss}Z"
+    date, clock = match["stamp"].split("T")
+    return f"{date}T{clock.replace('-', ':')}"
 
 
 def _open(path: Path) -> io.BufferedIOBase:
