@@ -114,6 +114,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "json": {"()": "eventlog.logging.JsonFormatter"},
+        "server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
     },
     "handlers": {
         "jsonl": {
@@ -122,10 +127,20 @@ LOGGING = {
             "level": "INFO",
         },
         "console": {"class": "logging.StreamHandler", "level": "WARNING"},
+        # runserver's request lines in the terminal too, as Django shows them.
+        "server_console": {
+            "class": "logging.StreamHandler",
+            "level": "INFO",
+            "formatter": "server",
+        },
     },
     "loggers": {
         "django": {"handlers": ["jsonl", "console"], "level": "INFO", "propagate": False},
-        "django.server": {"handlers": ["jsonl"], "level": "INFO", "propagate": False},
+        "django.server": {
+            "handlers": ["jsonl", "server_console"],
+            "level": "INFO",
+            "propagate": False,
+        },
         "speedy": {"handlers": ["jsonl"], "level": "INFO", "propagate": False},
         "eventlog": {"handlers": ["jsonl"], "level": "INFO", "propagate": False},
     },

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -76,7 +77,9 @@ def test_signals(request: HttpRequest) -> JsonResponse:
     form = EmployeeForm(_employee_data(request))
     if not form.is_valid():
         return JsonResponse({"error": _form_error(form)}, status=400)
-    return _created(form.save())
+    with transaction.atomic():  # the employee exists only with its shift
+        employee = form.save()
+    return _created(employee)
 
 
 @csrf_exempt
@@ -91,7 +94,8 @@ def test_logging(request: HttpRequest) -> JsonResponse:
             sender=__name__, message=f"error: could not create employee: {error}", level="error"
         )
         return JsonResponse({"error": error}, status=400)
-    employee = form.save()
+    with transaction.atomic():
+        employee = form.save()
     event_signal.send(
         sender=__name__, message=f"success: created employee {employee}", instance=employee
     )

@@ -218,3 +218,21 @@ def test_other_methods_are_not_allowed(client, eventlog_dir, url, method):
     assert sorted(response["Allow"].split(", ")) == ["GET", "POST"]
     assert not Employees.objects.exists()
     assert _shift_lines(eventlog_dir) == []
+
+
+@pytest.mark.parametrize("url", ["/test_signals/", "/test_logging/"])
+def test_a_failed_shift_assignment_leaves_no_unassigned_employee(
+    client, eventlog_dir, monkeypatch, url
+):
+    """The employee and its shift assignment commit together: if assigning
+    fails, the employee is rolled back and no success line is written."""
+    from speedy.signals import shifts
+
+    def broken(using: str) -> None:
+        raise RuntimeError("shift table unavailable")
+
+    monkeypatch.setattr(shifts, "_pick_shift", broken)
+    client.raise_request_exception = False
+    assert client.get(url).status_code == 500
+    assert Employees.objects.count() == 0
+    assert read(eventlog_dir) == []
