@@ -161,18 +161,10 @@ class _Verifier:
         appear meanwhile are read before the live file (as in
         :func:`eventlog.reader.iter_events`)."""
         live = self.report.directory / name
-        before = {_key(p) for p in rotated_files(live)}
-        done: set[str] = set()
-        while True:
-            pending = [p for p in rotated_files(live) if _key(p) not in done]
-            if not pending:
-                break
-            for path in pending:
-                done.add(_key(path))
-                self.file(name, path, live=False)
-        if live.is_file():
-            self.file(name, live, live=True)
-        after = {_key(p) for p in rotated_files(live)}
+        before = {reader._key(p) for p in rotated_files(live)}
+        for path, is_live in reader.iter_paths(live):
+            self.file(name, path, live=is_live)
+        after = {reader._key(p) for p in rotated_files(live)}
         if after - before and any("missing line" in p.message for p in self.report.problems):
             self._note(
                 f"{name} was rotated while verify ran: a gap can come from a file rotated "
@@ -343,10 +335,6 @@ class _Verifier:
                 "with plain SHA-256)"
             )
         return report
-
-
-def _key(path: Path) -> str:
-    return path.name.removesuffix(".gz")
 
 
 def verify(

@@ -55,6 +55,7 @@ __all__ = [
     "OnBadLine",
     "iter_events",
     "iter_lines",
+    "iter_paths",
     "last_events",
     "log_files",
     "parse_time",
@@ -454,6 +455,23 @@ def _key(path: Path) -> str:
     return path.name.removesuffix(".gz")
 
 
+def iter_paths(live: Path) -> Iterator[tuple[Path, bool]]:
+    """``(path, is_live)`` for each file of the log whose live file is ``live``,
+    oldest first. The directory is listed again after each pass, so a file
+    rotated while older ones were read is still read, once, before the live
+    file (yielded last, if it exists)."""
+    done: set[str] = set()
+    while True:
+        pending = [p for p in rotated_files(live) if _key(p) not in done]
+        if not pending:
+            break
+        for path in pending:
+            done.add(_key(path))
+            yield path, False
+    if live.is_file():
+        yield live, True
+
+
 def iter_events(
     directory: str | os.PathLike[str],
     *,
@@ -471,17 +489,9 @@ def iter_events(
     ``since`` are not opened at all. A missing directory yields nothing.
     """
     report = on_bad_line or _warn
-    live = Path(directory) / name
-    done: set[str] = set()
-    while True:
-        pending = [p for p in rotated_files(live) if _key(p) not in done]
-        if not pending:
-            break
-        for path in pending:
-            done.add(_key(path))
-            if filter is None or not filter.skips_file(path, name):
-                yield from _file_events(path, filter, report)
-    yield from _file_events(live, filter, report)
+    for path, is_live in iter_paths(Path(directory) / name):
+        if is_live or filter is None or not filter.skips_file(path, name):
+            yield from _file_events(path, filter, report)
 
 
 def last_events(

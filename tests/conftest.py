@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from eventlog import _pipeline
+from tests.helpers import assert_chains, assert_envelope, raw_lines, read
 
 
 @pytest.fixture(autouse=True)
@@ -18,3 +19,13 @@ def eventlog_dir(tmp_path: Path, settings) -> Iterator[Path]:
     settings.EVENTLOG_DIR = str(directory)
     yield directory
     _pipeline.flush()
+
+
+@pytest.fixture
+def every_line_is_sound(eventlog_dir: Path) -> Iterator[None]:
+    """After the test: every line written has the full envelope and each
+    stream's chain holds."""
+    yield
+    for line in read(eventlog_dir):
+        assert_envelope(line)
+    assert_chains(raw_lines(eventlog_dir))

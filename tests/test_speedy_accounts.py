@@ -14,17 +14,10 @@ from speedy.accounts import IllegalTransition, apply_transition
 from speedy.models import AccountState, UserFSM
 from tests.helpers import assert_chains, assert_envelope, raw_lines, read
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def every_line_is_sound(eventlog_dir):
-    """After each test: every line written has the full envelope and the chains hold."""
-    yield
-    lines = raw_lines(eventlog_dir)
-    for line in read(eventlog_dir):
-        assert_envelope(line)
-    assert_chains(lines)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("every_line_is_sound"),
+]
 
 
 User = get_user_model()

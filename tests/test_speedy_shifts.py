@@ -21,17 +21,10 @@ from tests.helpers import assert_chains, assert_envelope, raw_lines, read
 SENDER = "speedy.signals.shifts"
 SHIFT_EVENTS = ("shift.created", "shift.assigned", "shifts.wiped")
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def every_line_is_sound(eventlog_dir):
-    """After each test: every line written has the full envelope and the chains hold."""
-    yield
-    lines = raw_lines(eventlog_dir)
-    for line in read(eventlog_dir):
-        assert_envelope(line)
-    assert_chains(lines)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("every_line_is_sound"),
+]
 
 
 def _employee(n: int = 1) -> Employees:

@@ -16,17 +16,10 @@ from tests.helpers import assert_chains, assert_envelope, raw_lines, read
 SHIFT_EVENTS = ("shift.created", "shift.assigned", "shifts.wiped")
 URLS = ("/test_signals/", "/test_logging/")
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def every_line_is_sound(eventlog_dir):
-    """After each test: every line written has the full envelope and the chains hold."""
-    yield
-    lines = raw_lines(eventlog_dir)
-    for line in read(eventlog_dir):
-        assert_envelope(line)
-    assert_chains(lines)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("every_line_is_sound"),
+]
 
 
 def _lines(directory: Path, event: str | None = None) -> list[dict[str, Any]]:
