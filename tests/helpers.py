@@ -79,3 +79,62 @@ def all_lines(directory: Path, name: str = "events.jsonl") -> list[bytes]:
         assert data.endswith(b"\n"), path
         out.extend(data.splitlines(keepends=True))
     return out + raw_lines(directory, name)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+WRITER = """
+import sys, django
+django.setup()
+from eventlog.signals import event_signal
+name = sys.argv[1]
+for n in range(int(sys.argv[2])):
+    event_signal.send(sender=name, n=n, message="hello world", pad="p" * 200)
+"""
+
+
+def make_line(ts: str, event: str = "model.updated", **fields: Any) -> bytes:
+    """One line as the pipeline writes it: envelope first, hash last, orjson compact
+    (``level`` and ``seq`` may be given; the hash is a placeholder)."""
+    level, seq = fields.pop("level", "info"), fields.pop("seq", 1)
+    data = {
+        "timestamp": ts,
+        "level": level,
+        "event": event,
+        "event_id": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+        "schema_version": 1,
+        **fields,
+        "stream": "host-1-abcd",
+        "seq": seq,
+        "hash": "0" * 64,
+    }
+    return orjson.dumps(data) + b"\n"
+
+
+def child_env(directory: Path, **extra: str) -> dict[str, str]:
+    """The environment of a child process of the project writing to ``directory``
+    (the test runner's own EVENTLOG_* variables removed)."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTLOG_")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        EVENTLOG_DIR=str(directory),
+        PYTHONPATH=str(ROOT),
+        **extra,
+    )
+    return env
+
+
+def run_writers(env: dict[str, str], processes: int, count: int) -> None:
+    """Run ``processes`` OS processes sending ``count`` events each (sender
+    ``w0``, ``w1``...) through the real pipeline, and wait for them."""
+    import subprocess
+    import sys
+
+    writers = [
+        subprocess.Popen([sys.executable, "-c", WRITER, f"w{i}", str(count)], cwd=ROOT, env=env)
+        for i in range(processes)
+    ]
+    for proc in writers:
+        assert proc.wait(timeout=300) == 0

@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import orjson
 import pytest
 
-from tests.helpers import assert_chains, assert_envelope, raw_lines, read
+from tests.helpers import ROOT, assert_chains, assert_envelope, child_env, raw_lines, read
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
-
-
-def _env(tmp_path: Path, logs: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "EVENTLOG_"))}
-    env.update(
-        EVENTLOG_DIR=str(logs),
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        DJANGO_SETTINGS_MODULE="config.settings",
-    )
-    return env
 
 
 def _manage(
@@ -47,7 +34,7 @@ def _manage(
 def test_management_commands_log_the_cli_actor(tmp_path, eventlog_dir):
     """A transition run from `manage.py shell` is logged with actor and ip "CLI",
     os_user and command."""
-    env = _env(tmp_path, eventlog_dir)
+    env = child_env(eventlog_dir, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
     _manage(env, "migrate", "--noinput", "-v0")
     _manage(
         env,
@@ -67,7 +54,7 @@ def test_management_commands_log_the_cli_actor(tmp_path, eventlog_dir):
 
 def test_bad_settings_give_a_one_line_check_error(tmp_path, eventlog_dir):
     """An invalid EVENTLOG_MAX_BYTES stops `manage.py check` with eventlog.E002, no traceback."""
-    env = _env(tmp_path, eventlog_dir)
+    env = child_env(eventlog_dir, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
     env["EVENTLOG_MAX_BYTES"] = "ten megabytes"
     result = _manage(env, "check", check=False)
     assert result.returncode != 0
@@ -93,7 +80,7 @@ def _get(url: str) -> tuple[int, bytes, dict[str, str]]:
 def test_the_demo_server_writes_both_files(tmp_path, eventlog_dir):
     """`manage.py runserver` serves /test_logging/; its lines land in events.jsonl and
     django.server's access records in django.jsonl, each stream chained."""
-    env = _env(tmp_path, eventlog_dir)
+    env = child_env(eventlog_dir, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
     _manage(env, "migrate", "--noinput", "-v0")
     port = _free_port()
     server = subprocess.Popen(

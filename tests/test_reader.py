@@ -21,27 +21,11 @@ from eventlog.reader import (
     log_files,
     parse_time,
 )
+from tests.helpers import make_line
 
 R1 = "events.jsonl.2026-11-23T09-00-00.000000Z.gz"
 R2 = "events.jsonl.2026-11-23T10-00-00.000000Z.gz"
 R3 = "events.jsonl.2026-11-23T11-00-00.000000Z"
-
-
-def make_line(ts: str, event: str = "model.updated", **fields: Any) -> bytes:
-    """One line as the pipeline writes it: envelope first, hash last, orjson compact."""
-    level, seq = fields.pop("level", "info"), fields.pop("seq", 1)
-    data = {
-        "timestamp": ts,
-        "level": level,
-        "event": event,
-        "event_id": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
-        "schema_version": 1,
-        **fields,
-        "stream": "host-1-abcd",
-        "seq": seq,
-        "hash": "0" * 64,
-    }
-    return orjson.dumps(data) + b"\n"
 
 
 def ts(minute: int, hour: int = 10) -> str:

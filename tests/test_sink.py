@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections import Counter
-from pathlib import Path
 
 import orjson
 import pytest
@@ -14,18 +12,7 @@ import pytest
 from eventlog import _pipeline
 from eventlog._sink import FileSink, rotated_files
 from eventlog.signals import event_signal
-from tests.helpers import all_lines, assert_chains
-
-ROOT = Path(__file__).resolve().parent.parent
-
-WRITER = """
-import sys, django
-django.setup()
-from eventlog.signals import event_signal
-name = sys.argv[1]
-for n in range(int(sys.argv[2])):
-    event_signal.send(sender=name, n=n, pad="p" * 200)
-"""
+from tests.helpers import ROOT, all_lines, assert_chains, child_env, run_writers
 
 
 def test_size_rotation_compresses_and_keeps_every_line_in_order(eventlog_dir, settings):
@@ -76,20 +63,13 @@ def test_several_processes_rotating_lose_and_duplicate_nothing(tmp_path):
     """4 OS processes x 3,000 lines with rotation every 64 KB: every line arrives
     exactly once, whole, and each process's stream is gap-free and chained."""
     logs = tmp_path / "logs"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTLOG_")}
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        EVENTLOG_DIR=str(logs),
+    env = child_env(
+        logs,
         EVENTLOG_MAX_BYTES="65536",
         EVENTLOG_BACKUP_COUNT="10000",
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
     )
-    writers = [
-        subprocess.Popen([sys.executable, "-c", WRITER, f"w{i}", "3000"], cwd=ROOT, env=env)
-        for i in range(4)
-    ]
-    for proc in writers:
-        assert proc.wait(timeout=300) == 0
+    run_writers(env, processes=4, count=3000)
     # Rotations done by the last writers may still be uncompressed: the reader takes both.
     lines = all_lines(logs)
     parsed = [orjson.loads(x) for x in lines]

@@ -19,27 +19,11 @@ from django.core.management.base import CommandError
 from eventlog import _pipeline
 from eventlog.management.commands.eventlog import format_event
 from eventlog.signals import event_signal
+from tests.helpers import make_line
 
 ROOT = Path(__file__).resolve().parent.parent
 ROTATED = "events.jsonl.2026-11-23T10-04-30.000000Z.gz"
 ROTATED_PLAIN = "events.jsonl.2026-11-23T10-09-30.000000Z"
-
-
-def make_line(ts: str, event: str = "model.updated", **fields: Any) -> bytes:
-    """One line as the pipeline writes it: envelope first, hash last, orjson compact."""
-    level = fields.pop("level", "info")
-    data = {
-        "timestamp": ts,
-        "level": level,
-        "event": event,
-        "event_id": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
-        "schema_version": 1,
-        **fields,
-        "stream": "host-1-abcd",
-        "seq": 1,
-        "hash": "0" * 64,
-    }
-    return orjson.dumps(data) + b"\n"
 
 
 def ts(minute: int, hour: int = 10) -> str:

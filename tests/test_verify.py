@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import io
 import logging
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,17 +23,7 @@ from django.core.management.base import CommandError
 from eventlog import _pipeline, _verify
 from eventlog._sink import FileSink, rotated_files
 from eventlog.signals import event_signal
-
-ROOT = Path(__file__).resolve().parent.parent
-
-WRITER = """
-import sys, django
-django.setup()
-from eventlog.signals import event_signal
-name = sys.argv[1]
-for n in range(int(sys.argv[2])):
-    event_signal.send(sender=name, n=n, message="hello world", pad="p" * 200)
-"""
+from tests.helpers import ROOT, child_env, run_writers
 
 
 def write_events(count: int, *, start: int = 0, pad: int = 100) -> None:
@@ -72,18 +61,6 @@ def only_problem(output: str) -> str:
     found = [line.strip() for line in section if line.startswith("  ")]
     assert len(found) == 1, output
     return found[0]
-
-
-def env_for(directory: Path, **extra: str) -> dict[str, str]:
-    """The environment of a child process writing to or verifying ``directory``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTLOG_")}
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        EVENTLOG_DIR=str(directory),
-        PYTHONPATH=str(ROOT),
-        **extra,
-    )
-    return env
 
 
 # -- clean logs ----------------------------------------------------------------------
@@ -143,18 +120,13 @@ def test_four_processes_rotating_verify_clean_and_a_tampered_line_is_found(tmp_p
     clean. Then one line in the middle of a gzip rotated file is edited:
     verify names that file and line and only that (other streams hold)."""
     logs = tmp_path / "logs"
-    env = env_for(
+    env = child_env(
         logs,
         EVENTLOG_MAX_BYTES="32768",
         EVENTLOG_BACKUP_COUNT="10000",
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
     )
-    writers = [
-        subprocess.Popen([sys.executable, "-c", WRITER, f"w{i}", "1500"], cwd=ROOT, env=env)
-        for i in range(4)
-    ]
-    for proc in writers:
-        assert proc.wait(timeout=300) == 0
+    run_writers(env, processes=4, count=1500)
     report = _verify.verify(logs, ["events.jsonl"])
     assert report.ok, [str(p) for p in report.problems]
     assert report.lines == 6000
@@ -516,7 +488,7 @@ def test_command_line_exit_status_and_no_traceback(eventlog_dir):
         return subprocess.run(
             [sys.executable, "manage.py", "eventlog", "verify", *args],
             cwd=ROOT,
-            env=env_for(eventlog_dir),
+            env=child_env(eventlog_dir),
             capture_output=True,
             text=True,
             timeout=60,
