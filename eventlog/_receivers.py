@@ -9,6 +9,7 @@ from django.db.models import Model
 
 from eventlog import signals
 from eventlog._pipeline import emit, internal_error
+from eventlog._values import safe_str
 
 __all__ = ["connect", "describe", "label_of"]
 
@@ -32,7 +33,7 @@ def label_of(sender: Any) -> str | None:
 
 
 def _repr(instance: Model) -> str:
-    return _text(instance)[:MAX_REPR]
+    return safe_str(instance)[:MAX_REPR]
 
 
 def describe(instance: Model) -> dict[str, Any]:
@@ -67,14 +68,14 @@ def _event(
     extra.pop("signal", None)
     fields: dict[str, Any] = {"sender": label_of(sender)}
     if message is not None:
-        fields["message"] = _text(message)
+        fields["message"] = safe_str(message)
     if isinstance(instance, Model):
         fields["instance"] = describe(instance)
         using = using or instance._state.db
     elif instance is not None:
-        fields["instance"] = {"repr": _text(instance)[:MAX_REPR]}
+        fields["instance"] = {"repr": safe_str(instance)[:MAX_REPR]}
     if not isinstance(event, str) or len(event) > 100 or not EVENT_NAME.fullmatch(event):
-        fields["invalid_event"] = _text(event)[:100]
+        fields["invalid_event"] = safe_str(event)[:100]
         event = "app.event"
     fields.update(extra)
     emit(event, fields, level=str(level).lower(), on_commit=on_commit, using=using)
@@ -111,13 +112,6 @@ def _state(
         **extra,
     }
     emit("state.changed", fields, on_commit=True, using=instance._state.db if is_model else None)
-
-
-def _text(value: Any) -> str:
-    try:
-        return str(value)
-    except Exception:
-        return f"<unprintable {type(value).__qualname__}>"
 
 
 def connect() -> None:

@@ -28,7 +28,7 @@ from django.utils.functional import Promise
 
 from eventlog._keys import ENVELOPE  # never shortened when a line is over the cap
 
-__all__ = ["MASK", "Masker", "json_default", "render"]
+__all__ = ["MASK", "Masker", "json_default", "render", "safe_str"]
 
 MASK: Final = "***"
 MAX_DEPTH: Final = 64
@@ -59,6 +59,11 @@ def json_default(value: Any) -> Any:
         return sorted(value, key=str)
     if isinstance(value, Promise):
         return str(value)
+    return safe_str(value)
+
+
+def safe_str(value: Any) -> str:
+    """``str(value)``, or ``<unprintable Type>`` when its ``__str__`` raises."""
     try:
         return str(value)
     except Exception:
