@@ -104,6 +104,9 @@ EVENTLOG_MAX_BYTES = _env_int("EVENTLOG_MAX_BYTES", 10 * 1024 * 1024)
 EVENTLOG_BACKUP_COUNT = _env_int("EVENTLOG_BACKUP_COUNT", 10)
 EVENTLOG_HMAC_KEY = os.environ.get("EVENTLOG_HMAC_KEY") or None
 
+# Models whose every committed change becomes a model.* line (see README).
+EVENTLOG_MODELS = ["speedy.Employees", "speedy.Shifts", "speedy.UserFSM"]
+
 # speedy: lock an account after this many failed logins in a row.
 SPEEDY_MAX_FAILED_LOGINS = 5
 

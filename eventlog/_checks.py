@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 
-from eventlog import _conf
+from eventlog import _conf, _registry
 
 __all__ = ["check_settings", "register"]
 
@@ -76,6 +76,7 @@ def check_settings(app_configs: Any = None, **_kwargs: Any) -> list[checks.Check
                 id="eventlog.W001",
             )
         )
+    errors.extend(checks.Error(message, id=cid) for cid, message in _registry.settings_problems())
     return errors
 
 

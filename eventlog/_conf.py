@@ -8,7 +8,8 @@ here, so a typo never turns into a traceback inside a request.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -99,3 +100,67 @@ def mask_fields() -> tuple[str, ...]:
     extra: Sequence[Any] = value if isinstance(value, list | tuple) else ()
     names = [*DEFAULT_MASK_FIELDS, *(str(v).lower() for v in extra if isinstance(v, str) and v)]
     return tuple(dict.fromkeys(names))
+
+
+MODEL_OPTIONS: Final = ("include", "exclude", "mask")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One entry of ``EVENTLOG_MODELS``: a model (``app_label.Model``) or a
+    whole app (``app_label``), with :func:`eventlog.register`'s options."""
+
+    label: str
+    include: tuple[str, ...] | None = None
+    exclude: tuple[str, ...] = ()
+    mask: tuple[str, ...] = ()
+
+
+def _spec(label: Any, options: Any) -> ModelSpec | str:
+    if not isinstance(label, str) or not label or label.count(".") > 1:
+        return f"{label!r} is not an 'app_label' or 'app_label.Model' string"
+    if options is None:
+        options = {}
+    if not isinstance(options, Mapping):
+        return f"the options of {label!r} must be a dict"
+    unknown = sorted(set(options) - set(MODEL_OPTIONS))
+    if unknown:
+        return f"unknown option(s) {', '.join(map(repr, unknown))} for {label!r}"
+    names: dict[str, tuple[str, ...] | None] = {}
+    for key in MODEL_OPTIONS:
+        value = options.get(key)
+        if value is None:
+            names[key] = None
+            continue
+        if isinstance(value, str) or not isinstance(value, list | tuple | set | frozenset):
+            return f"{key!r} of {label!r} must be a list of field names"
+        if not all(isinstance(v, str) and v for v in value):
+            return f"{key!r} of {label!r} must be a list of field names"
+        names[key] = tuple(value)
+    return ModelSpec(label, names["include"], names["exclude"] or (), names["mask"] or ())
+
+
+def models() -> tuple[list[ModelSpec], list[str]]:
+    """``EVENTLOG_MODELS``: models or apps to audit, as a list of labels or
+    ``(label, options)`` pairs, or a dict ``{label: options}``. Returns the
+    valid entries and a description of each invalid one (the checks report
+    those, eventlog.E040)."""
+    value = _get("EVENTLOG_MODELS", ())
+    if isinstance(value, Mapping):
+        items: list[Any] = list(value.items())
+    elif isinstance(value, list | tuple):
+        items = [v if isinstance(v, list | tuple) else (v, None) for v in value]
+    else:
+        return [], [f"must be a list or a dict, not {type(value).__name__}"]
+    specs: list[ModelSpec] = []
+    problems: list[str] = []
+    for item in items:
+        if len(item) != 2:
+            problems.append(f"{item!r} is not a label or a (label, options) pair")
+            continue
+        spec = _spec(*item)
+        if isinstance(spec, str):
+            problems.append(spec)
+        else:
+            specs.append(spec)
+    return specs, problems

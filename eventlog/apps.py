@@ -14,11 +14,13 @@ class EventlogConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from eventlog import _checks, _pipeline, _receivers
+        from eventlog import _checks, _pipeline, _receivers, _registry
 
         _checks.register()
         _pipeline.configure()
         _receivers.connect()
+        _registry.register_from_settings()
+        _registry.activate_all()
         setting_changed.connect(
             _pipeline.on_setting_changed, dispatch_uid="eventlog.setting_changed"
         )

@@ -110,6 +110,10 @@ def test_the_demo_server_writes_both_files(tmp_path, eventlog_dir):
     events = read(eventlog_dir)
     for line in events:
         assert_envelope(line)
+    audit = [(e["event"], e["model"]) for e in events if e["event"].startswith("model.")]
+    assert audit == [("model.created", "speedy.employees"), ("model.created", "speedy.shifts")]
+    assert all(e["request_id"] == headers["X-Request-ID"] for e in events[:2])
+    events = [e for e in events if not e["event"].startswith("model.")]
     names = [e["event"] for e in events]
     assert names == ["shift.created", "shift.assigned", "app.event", "app.event"]
     success, failure = events[2], events[3]

@@ -1,0 +1,353 @@
+"""Django's model signals -> ``model.*`` events for registered models.
+
+* ``post_save``: ``model.created`` with a ``snapshot``, or ``model.updated``
+  with the ``changes`` (old and new values of the changed fields only, from
+  the values known since the row was loaded or last saved; a save that
+  changes nothing logs nothing);
+* ``post_delete``: ``model.deleted`` with the last ``snapshot``;
+* ``m2m_changed``: ``model.m2m_added``/``model.m2m_removed``/
+  ``model.m2m_cleared`` with the related ids, from the side whose model is
+  registered (the instance's side when both are).
+
+Every event is written when its transaction commits (nested atomics and
+savepoints included) and at once outside a transaction. A receiver never
+raises into the save: a failure is reported by
+:func:`eventlog._pipeline.internal_error`.
+
+``pre_save`` does one thing: for an instance that was never loaded (say
+``Model(pk=5, ...).save()``, or fixtures), it reads the old row, the only
+save that costs a query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextvars import ContextVar
+from typing import Any, Final
+
+from django.db.models import Field, ManyToManyField, Model, signals
+from django.db.models.fields.files import FieldFile
+
+from eventlog import _registry
+from eventlog._pipeline import emit, internal_error
+from eventlog._registry import Registration
+from eventlog._values import MASK, safe_str
+
+__all__ = [
+    "changes",
+    "collecting_deletes",
+    "connect",
+    "connect_m2m",
+    "current_values",
+    "emit_deleted",
+    "snapshot",
+]
+
+MAX_REPR: Final = 200
+MASKED_CHANGE: Final = {"old": MASK, "new": MASK}
+
+# Set by the bulk helpers' delete(): post_delete appends (instance, snapshot)
+# here instead of emitting one model.deleted per row.
+Deletion = tuple[Model, str | None, dict[str, Any]]
+_deleting: ContextVar[list[Deletion] | None] = ContextVar("eventlog_bulk_delete", default=None)
+
+
+def collecting_deletes() -> ContextVar[list[Deletion] | None]:
+    """The context variable the bulk helpers set to collect deletions."""
+    return _deleting
+
+
+def _plain(value: Any) -> Any:
+    """The comparable, JSON-ready form of a field's raw value."""
+    if isinstance(value, FieldFile):
+        return value.name or None
+    if isinstance(value, memoryview):
+        return bytes(value)
+    return value
+
+
+def current_values(reg: Registration, instance: Model) -> dict[str, Any]:
+    """``{attname: value}`` of the tracked fields loaded on ``instance``
+    (deferred fields are left out: reading them would cost a query)."""
+    data = instance.__dict__
+    return {f.attname: _plain(data[f.attname]) for f in reg.fields if f.attname in data}
+
+
+def snapshot(reg: Registration, values: dict[str, Any]) -> dict[str, Any]:
+    """``{field name: value}`` with masked fields as ``"***"``."""
+    out: dict[str, Any] = {}
+    for f in reg.fields:
+        if f.attname in values:
+            out[f.name] = MASK if f.name in reg.masked else _plain(values[f.attname])
+    return out
+
+
+def _differs(f: Field[Any, Any], old: Any, new: Any) -> bool:
+    if old == new:
+        return False
+    try:  # "1.50" assigned to a DecimalField that loaded Decimal("1.5"), etc.
+        return bool(f.to_python(new) != f.to_python(old))
+    except Exception:
+        return True
+
+
+def changes(
+    reg: Registration,
+    old: dict[str, Any],
+    new: dict[str, Any],
+    only: Iterable[str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """``{field name: {"old": .., "new": ..}}`` of the fields whose value
+    differs (restricted to the attnames in ``only``); masked fields show as
+    changed with ``"***"`` values. A field whose old value is unknown is
+    reported with ``"old": null``."""
+    wanted = None if only is None else set(only)
+    out: dict[str, dict[str, Any]] = {}
+    for f in reg.fields:
+        name = f.attname
+        if name not in new or (wanted is not None and name not in wanted):
+            continue
+        before = _plain(old.get(name))
+        after = new[name]
+        if name in old and not _differs(f, before, after):
+            continue
+        out[f.name] = dict(MASKED_CHANGE) if f.name in reg.masked else {"old": before, "new": after}
+    return out
+
+
+def _repr(instance: Model) -> str:
+    return safe_str(instance)[:MAX_REPR]
+
+
+def _object_id(instance: Model) -> str | None:
+    return None if instance.pk is None else str(instance.pk)
+
+
+def on_pre_save(sender: type[Model], instance: Model, raw: bool, using: str, **_: Any) -> None:
+    """Read the old row of an instance that was never loaded; nothing else."""
+    try:
+        if _registry.BASELINE in instance.__dict__ or instance.pk is None:
+            return
+        pk = instance._meta.pk
+        if instance._state.adding and pk is not None and pk.has_default():
+            return  # Django forces an INSERT: there is no old row
+        reg = _registry.lookup(type(instance))
+        if reg is None:
+            return
+        names = [f.attname for f in reg.fields]
+        row = (
+            type(instance)._base_manager.using(using).filter(pk=instance.pk).values(*names).first()
+        )
+        if row is not None:
+            _registry.set_baseline(instance, row, replace=True)
+    except Exception as exc:
+        internal_error("receiver_failed", exc, "model.updated")
+
+
+def on_post_save(
+    sender: type[Model],
+    instance: Model,
+    created: bool,
+    using: str,
+    update_fields: frozenset[str] | None = None,
+    **_: Any,
+) -> None:
+    """``model.created`` or ``model.updated`` (only when something changed)."""
+    try:
+        reg = _registry.lookup(type(instance))
+        if reg is None:
+            return
+        new = current_values(reg, instance)
+        if update_fields is not None:
+            saved = {_registry.attname(type(instance), n) for n in update_fields}
+            new = {k: v for k, v in new.items() if k in saved}
+        if created:
+            _registry.set_baseline(instance, new, replace=True)
+            fields = {"snapshot": snapshot(reg, new)}
+            event = "model.created"
+        else:
+            old = _registry.baseline(instance) or {}
+            diff = changes(reg, old, new)
+            _registry.set_baseline(instance, new)
+            if not diff:
+                return
+            fields = {"changes": diff}
+            event = "model.updated"
+        emit(
+            event,
+            {
+                "model": reg.label,
+                "object_id": _object_id(instance),
+                "object_repr": _repr(instance),
+                **fields,
+            },
+            on_commit=True,
+            using=using,
+        )
+    except Exception as exc:
+        internal_error("receiver_failed", exc, "model.created" if created else "model.updated")
+
+
+def on_post_delete(sender: type[Model], instance: Model, using: str, **_: Any) -> None:
+    """``model.deleted`` with the row as last known (loaded or saved), or the
+    instance's values where the row was never loaded."""
+    try:
+        reg = _registry.lookup(type(instance))
+        if reg is None:
+            return
+        values = {**current_values(reg, instance), **(_registry.baseline(instance) or {})}
+        shot = snapshot(reg, values)
+        collecting = _deleting.get()
+        if collecting is not None:
+            collecting.append((instance, _object_id(instance), shot))
+            return
+        emit_deleted(reg, instance, _object_id(instance), shot, using)
+    except Exception as exc:
+        internal_error("receiver_failed", exc, "model.deleted")
+
+
+def emit_deleted(
+    reg: Registration, instance: Model, object_id: str | None, shot: dict[str, Any], using: str
+) -> None:
+    """Emit ``model.deleted`` for ``instance`` (on commit)."""
+    emit(
+        "model.deleted",
+        {
+            "model": reg.label,
+            "object_id": object_id,
+            "object_repr": _repr(instance),
+            "snapshot": shot,
+        },
+        on_commit=True,
+        using=using,
+    )
+
+
+M2M_EVENTS: Final = {
+    "post_add": "model.m2m_added",
+    "post_remove": "model.m2m_removed",
+    "post_clear": "model.m2m_cleared",
+}
+# pre_clear -> post_clear: the ids a clear() is about to remove.
+_clearing: ContextVar[dict[tuple[int, type[Model]], list[Any]] | None] = ContextVar(
+    "eventlog_m2m_clearing", default=None
+)
+
+
+def _ids(values: Iterable[Any]) -> list[str]:
+    return sorted((str(v) for v in values), key=lambda s: (len(s), s))
+
+
+def _through_columns(m2m: ManyToManyField[Any, Any], reverse: bool) -> tuple[str, str]:
+    """(column naming the instance, attname naming the related object) in
+    the through table."""
+    through: type[Model] = m2m.remote_field.through  # type: ignore[assignment]
+    source, target = m2m.m2m_field_name(), m2m.m2m_reverse_field_name()
+    if reverse:
+        source, target = target, source
+    return source, _registry.attname(through, target)
+
+
+_through_fields: dict[type[Model], ManyToManyField[Any, Any]] = {}
+
+
+def _field_for(through: type[Model]) -> ManyToManyField[Any, Any] | None:
+    return _through_fields.get(through)
+
+
+def on_m2m_changed(
+    sender: type[Model],
+    instance: Model,
+    action: str,
+    reverse: bool,
+    model: type[Model],
+    pk_set: set[Any] | None,
+    using: str,
+    **_: Any,
+) -> None:
+    """``model.m2m_*`` from the registered side(s) of the relation."""
+    try:
+        if action not in M2M_EVENTS and action != "pre_clear":
+            return
+        m2m = _field_for(sender)
+        if m2m is None:
+            return
+        key = (id(instance), sender)
+        if action == "pre_clear":
+            source, target = _through_columns(m2m, reverse)
+            ids = list(
+                sender._base_manager.using(using)
+                .filter(**{source: instance.pk})
+                .values_list(target, flat=True)
+            )
+            pending = _clearing.get()
+            if pending is None:
+                pending = {}
+                _clearing.set(pending)
+            pending[key] = ids
+            return
+        if action == "post_clear":
+            related: Iterable[Any] = (_clearing.get() or {}).pop(key, [])
+        else:
+            related = pk_set or ()
+        related = list(related)
+        if not related and action != "post_clear":
+            return
+        own = _registry.lookup(type(instance))
+        name = m2m.remote_field.get_accessor_name() if reverse else m2m.name
+        if own is not None:
+            emit(
+                M2M_EVENTS[action],
+                {
+                    "model": own.label,
+                    "object_id": _object_id(instance),
+                    "object_repr": _repr(instance),
+                    "field": name,
+                    "related_model": model._meta.label_lower,
+                    "related_ids": _ids(related),
+                },
+                on_commit=True,
+                using=using,
+            )
+            return
+        other = _registry.lookup(model)
+        if other is None:
+            return
+        # Only the related side is audited: one event per related object, as
+        # its own field saw the change (a clear of this side removes it there).
+        other_name = m2m.name if reverse else m2m.remote_field.get_accessor_name()
+        event = "model.m2m_added" if action == "post_add" else "model.m2m_removed"
+        for pk in _ids(related):
+            emit(
+                event,
+                {
+                    "model": other.label,
+                    "object_id": pk,
+                    "field": other_name,
+                    "related_model": type(instance)._meta.label_lower,
+                    "related_ids": [str(instance.pk)],
+                },
+                on_commit=True,
+                using=using,
+            )
+    except Exception as exc:
+        internal_error("receiver_failed", exc, M2M_EVENTS.get(action, "model.m2m_changed"))
+
+
+def connect(model: type[Model]) -> None:
+    """Connect the save/delete receivers for ``model`` (stable ``dispatch_uid``)."""
+    signals.pre_save.connect(on_pre_save, sender=model, dispatch_uid="eventlog.model.pre_save")
+    signals.post_save.connect(on_post_save, sender=model, dispatch_uid="eventlog.model.post_save")
+    signals.post_delete.connect(
+        on_post_delete, sender=model, dispatch_uid="eventlog.model.post_delete"
+    )
+
+
+def connect_m2m(m2m: ManyToManyField[Any, Any]) -> None:
+    """Connect the m2m receiver for the ``through`` model of ``m2m``."""
+    through = m2m.remote_field.through
+    if isinstance(through, type):
+        _through_fields[through] = m2m
+        signals.m2m_changed.connect(
+            on_m2m_changed, sender=through, dispatch_uid="eventlog.model.m2m_changed"
+        )

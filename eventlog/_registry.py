@@ -1,0 +1,371 @@
+"""Which models are audited, and how: :func:`register` and its registrations.
+
+A registration names the model's tracked fields (``include``/``exclude``)
+and the fields whose values are never written (``mask`` plus every field
+named like a secret, :func:`eventlog._conf.mask_fields`). Fields are resolved
+lazily, when Django's app registry is ready, because a class decorator runs
+before the related models (and the m2m ``through`` models) exist.
+
+Registering installs, on the model class:
+
+* a ``from_db`` wrapper that keeps the loaded row's values on the instance
+  (one attribute per row, no copy, no query: the old values of an update are
+  known without a ``SELECT``; only JSON-like fields, which can be mutated in
+  place, are copied on load), and a ``refresh_from_db`` wrapper that keeps
+  them current;
+* ``pre_save``/``post_save``/``post_delete`` receivers for the model and its
+  proxies, and ``m2m_changed`` receivers for the ``through`` models of its
+  many-to-many fields, forward and reverse
+  (:mod:`eventlog._model_receivers`).
+
+Registering the same model twice with the same options is harmless; with other
+options the later call wins. A multi-table child is audited only when it is
+registered itself (its events then carry the parent's fields); a proxy is
+logged under its concrete model's label unless it is registered itself.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Final, TypeVar, overload
+
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
+from django.db.models import Field, ManyToManyField, Model
+from django.db.models.signals import class_prepared
+
+from eventlog import _conf
+
+__all__ = [
+    "Registration",
+    "activate_all",
+    "attname",
+    "baseline",
+    "lookup",
+    "register",
+    "register_from_settings",
+    "registrations",
+    "set_baseline",
+    "settings_problems",
+]
+
+M = TypeVar("M", bound=type[Model])
+
+BASELINE: Final = "_eventlog_baseline"
+"""Instance attribute: the row as last loaded or saved, ``{attname: value}``
+(or, straight from ``from_db``, the ``(attnames, values)`` pair)."""
+MUTABLE_TYPES: Final = frozenset({"JSONField", "ArrayField", "HStoreField"})
+
+_lock = threading.RLock()
+_registry: dict[type[Model], Registration] = {}
+_wrapped: set[type[Model]] = set()
+
+
+@dataclass(eq=False)
+class Registration:
+    """How one model is audited. ``fields`` and ``masked`` are filled in by
+    :meth:`resolve` once the app registry is ready."""
+
+    model: type[Model]
+    include: tuple[str, ...] | None
+    exclude: tuple[str, ...]
+    mask: tuple[str, ...]
+    label: str = ""
+    fields: tuple[Field[Any, Any], ...] = ()
+    masked: frozenset[str] = frozenset()
+    mutable: frozenset[str] = frozenset()
+    m2m: tuple[ManyToManyField[Any, Any], ...] = ()
+    resolved: bool = field(default=False)
+
+    def resolve(self) -> None:
+        """Resolve field names; raise ``ImproperlyConfigured`` naming an unknown one."""
+        opts = self.model._meta
+        for name in (*(self.include or ()), *self.exclude, *self.mask):
+            if not _has_field(self.model, name):
+                raise ImproperlyConfigured(
+                    f"eventlog.register({opts.label}): unknown field {name!r}"
+                ) from None
+        wanted = None if self.include is None else set(self.include)
+        skipped = set(self.exclude)
+        tracked = tuple(
+            f
+            for f in opts.concrete_fields
+            if (wanted is None or f.name in wanted or f.attname in wanted)
+            and f.name not in skipped
+            and f.attname not in skipped
+        )
+        secret = re.compile(
+            "|".join(re.escape(s) for s in _conf.mask_fields()) or r"(?!)", re.IGNORECASE
+        )
+        self.label = opts.label_lower
+        self.fields = tracked
+        self.masked = frozenset(
+            f.name for f in tracked if f.name in self.mask or secret.search(f.name)
+        ) | frozenset(self.mask)
+        self.mutable = frozenset(
+            f.attname for f in tracked if f.get_internal_type() in MUTABLE_TYPES
+        )
+        self.m2m = tuple(
+            f
+            for f in opts.many_to_many
+            if (wanted is None or f.name in wanted) and f.name not in skipped
+        )
+        self.resolved = True
+
+
+def _names(value: Iterable[str] | str | None, what: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    names = tuple(value)
+    if not all(isinstance(n, str) for n in names):
+        raise TypeError(f"eventlog.register: {what} must be field names")
+    return names
+
+
+@overload
+def register(
+    model: M,
+    *,
+    include: Iterable[str] | None = ...,
+    exclude: Iterable[str] = ...,
+    mask: Iterable[str] = ...,
+) -> M: ...
+
+
+@overload
+def register(
+    model: None = ...,
+    *,
+    include: Iterable[str] | None = ...,
+    exclude: Iterable[str] = ...,
+    mask: Iterable[str] = ...,
+) -> Callable[[M], M]: ...
+
+
+def register(
+    model: M | None = None,
+    *,
+    include: Iterable[str] | None = None,
+    exclude: Iterable[str] = (),
+    mask: Iterable[str] = (),
+) -> M | Callable[[M], M]:
+    """Audit ``model``: every committed create, update, delete and m2m change
+    becomes a ``model.*`` line.
+
+    ``include`` limits the tracked fields (default: every concrete field),
+    ``exclude`` drops some, ``mask`` names fields whose values are written as
+    ``"***"`` (fields named like secrets are masked anyway); a masked field
+    still shows in ``changes`` when it changed. Usable as a call,
+    ``register(Employee, exclude=["notes"])``, or as a class decorator,
+    ``@register`` or ``@register(mask=["pin"])``. Returns the model.
+    """
+    options = (
+        None if include is None else _names(include, "include"),
+        _names(exclude, "exclude"),
+        _names(mask, "mask"),
+    )
+
+    def decorate(cls: M) -> M:
+        if not (isinstance(cls, type) and issubclass(cls, Model)):
+            raise TypeError(f"eventlog.register: {cls!r} is not a model class")
+        if cls._meta.abstract:
+            raise TypeError(f"eventlog.register: {cls.__name__} is abstract")
+        with _lock:
+            old = _registry.get(cls)
+            if old is not None and (old.include, old.exclude, old.mask) == options:
+                return cls
+            reg = Registration(cls, *options)
+            _registry[cls] = reg
+            if apps.ready:
+                activate(reg)
+        return cls
+
+    if model is None:
+        return decorate
+    return decorate(model)
+
+
+def registrations() -> list[Registration]:
+    """Every registration, in registration order."""
+    return list(_registry.values())
+
+
+def lookup(cls: type[Model]) -> Registration | None:
+    """The registration that audits instances of ``cls`` (its own, or for a
+    proxy its concrete model's), resolved; ``None`` when not audited."""
+    reg = _registry.get(cls)
+    if reg is None and cls._meta.proxy:
+        reg = _registry.get(cls._meta.concrete_model)  # type: ignore[arg-type]
+    if reg is not None and not reg.resolved:
+        with _lock:
+            if not reg.resolved:
+                reg.resolve()
+    return reg
+
+
+def activate(reg: Registration) -> None:
+    """Resolve ``reg`` and connect what audits it (idempotent)."""
+    from eventlog import _model_receivers
+
+    with _lock:
+        reg.resolve()
+        _wrap(reg.model)
+        _model_receivers.connect(reg.model)
+        for model in apps.get_models(include_auto_created=False):
+            if model._meta.proxy and model._meta.concrete_model is reg.model:
+                _model_receivers.connect(model)
+        for m2m in _m2m_of(reg.model):
+            _model_receivers.connect_m2m(m2m)
+
+
+def activate_all() -> None:
+    """Activate every registration (``AppConfig.ready()``)."""
+    for reg in registrations():
+        activate(reg)
+
+
+def _m2m_of(model: type[Model]) -> list[ManyToManyField[Any, Any]]:
+    """Many-to-many fields of ``model`` and those of other models pointing at it."""
+    found = list(model._meta.many_to_many)
+    for rel in model._meta.related_objects:
+        if rel.many_to_many and isinstance(rel.field, ManyToManyField):
+            found.append(rel.field)
+    return found
+
+
+def _on_class_prepared(sender: type[Model], **_kwargs: Any) -> None:
+    """A proxy defined after its concrete model was registered is audited too."""
+    if sender._meta.proxy and sender._meta.concrete_model in _registry and apps.ready:
+        from eventlog import _model_receivers
+
+        _model_receivers.connect(sender)
+
+
+class_prepared.connect(_on_class_prepared, dispatch_uid="eventlog.class_prepared")
+
+
+def _wrap(model: type[Model]) -> None:
+    """Install the ``from_db``/``refresh_from_db`` wrappers on ``model`` once.
+
+    A wrapper rather than a ``post_init`` receiver: ``post_init`` runs for
+    every instance built, loaded or not, and costs a signal dispatch per row;
+    this costs one attribute per loaded row (see the load benchmark).
+    """
+    if model in _wrapped:
+        return
+    original_from_db = model.from_db.__func__  # type: ignore[attr-defined]
+    original_refresh = model.refresh_from_db
+
+    def from_db(cls: type[Model], db: str | None, field_names: Any, values: Any) -> Model:
+        instance = original_from_db(cls, db, field_names, values)
+        reg = _registry.get(cls) or _registry.get(cls._meta.concrete_model)  # type: ignore[arg-type]
+        if reg is not None and reg.mutable:
+            row = dict(zip(field_names, values, strict=False))
+            for name in reg.mutable & row.keys():
+                row[name] = copy.deepcopy(row[name])
+            instance.__dict__[BASELINE] = row
+        else:
+            instance.__dict__[BASELINE] = (field_names, values)
+        return instance  # type: ignore[no-any-return]
+
+    def refresh_from_db(self: Model, *args: Any, **kwargs: Any) -> None:
+        original_refresh(self, *args, **kwargs)
+        fields = kwargs.get("fields", args[1] if len(args) > 1 else None)
+        names = (
+            {attname(type(self), n) for n in fields}
+            if fields
+            else {f.attname for f in self._meta.concrete_fields}
+        )
+        set_baseline(self, {n: self.__dict__[n] for n in names if n in self.__dict__})
+
+    model.from_db = classmethod(from_db)  # type: ignore[method-assign,assignment]
+    model.refresh_from_db = refresh_from_db  # type: ignore[method-assign]
+    _wrapped.add(model)
+
+
+def baseline(instance: Model) -> dict[str, Any] | None:
+    """The instance's row as last loaded or saved (``None`` if never)."""
+    base = instance.__dict__.get(BASELINE)
+    if base is None or isinstance(base, dict):
+        return base
+    row = dict(zip(base[0], base[1], strict=False))
+    instance.__dict__[BASELINE] = row
+    return row
+
+
+def set_baseline(instance: Model, values: dict[str, Any], *, replace: bool = False) -> None:
+    """Record ``values`` (``{attname: value}``) as known to be in the database."""
+    reg = lookup(type(instance))
+    if reg is not None and reg.mutable:
+        values = {k: copy.deepcopy(v) if k in reg.mutable else v for k, v in values.items()}
+    old = None if replace else baseline(instance)
+    instance.__dict__[BASELINE] = values if old is None else {**old, **values}
+
+
+def _spec_models(spec: _conf.ModelSpec) -> list[type[Model]]:
+    """The models an ``EVENTLOG_MODELS`` label names (``LookupError`` if none)."""
+    if "." in spec.label:
+        return [apps.get_model(spec.label)]
+    return list(apps.get_app_config(spec.label).get_models())
+
+
+def settings_problems() -> list[tuple[str, str]]:
+    """``(check id, message)`` for each invalid ``EVENTLOG_MODELS`` entry."""
+    specs, problems = _conf.models()
+    found = [("eventlog.E040", f"EVENTLOG_MODELS: {p}.") for p in problems]
+    for spec in specs:
+        try:
+            models = _spec_models(spec)
+        except (LookupError, ValueError):
+            found.append(
+                ("eventlog.E041", f"EVENTLOG_MODELS: no installed app or model {spec.label!r}.")
+            )
+            continue
+        names = {*(spec.include or ()), *spec.exclude, *spec.mask}
+        known = {name for model in models for name in names if _has_field(model, name)}
+        for name in sorted(names - known):
+            found.append(
+                ("eventlog.E042", f"EVENTLOG_MODELS: {spec.label!r} has no field {name!r}.")
+            )
+    return found
+
+
+def attname(model: type[Model], name: str) -> str:
+    """The attribute name (``keeper_id``) of field ``name`` (``keeper``) of ``model``."""
+    return str(getattr(model._meta.get_field(name), "attname", name))
+
+
+def _has_field(model: type[Model], name: str) -> bool:
+    try:
+        model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return any(f.attname == name for f in model._meta.concrete_fields)
+    return True
+
+
+def register_from_settings() -> None:
+    """Register the models of ``EVENTLOG_MODELS``; invalid entries are skipped
+    (the system checks report them)."""
+    specs, _problems = _conf.models()
+    for spec in specs:
+        try:
+            models = _spec_models(spec)
+        except (LookupError, ValueError):
+            continue
+        for model in models:
+            if model._meta.abstract:
+                continue
+            register(
+                model,
+                include=None
+                if spec.include is None
+                else [n for n in spec.include if _has_field(model, n)],
+                exclude=[n for n in spec.exclude if _has_field(model, n)],
+                mask=[n for n in spec.mask if _has_field(model, n)],
+            )

@@ -1,0 +1,231 @@
+"""Bulk operations that are logged: a queryset mixin and a ready-made manager.
+
+Django sends no signal for ``bulk_create``, ``bulk_update`` or
+``QuerySet.update()``, so on a plain manager those change rows without a
+line (``QuerySet.delete()`` does send ``post_delete`` per row: a registered
+model logs one ``model.deleted`` per deleted row). Give the model a manager
+built on :class:`AuditedQuerySet` (or mix :class:`AuditedQuerySetMixin` into
+your own queryset) and they log ``model.bulk_created``,
+``model.bulk_updated`` and ``model.bulk_deleted`` with ``object_ids``,
+``count`` and per-object ``changes`` (keyed by object id) where they are
+known:
+
+* ``bulk_create``: the values created (``old`` is ``null``); ids as the
+  database returned them (``null`` where it does not return ids);
+* ``bulk_update``: the old values from when the objects were loaded, no
+  query;
+* ``update(**values)``: reads the primary keys and the old values of the
+  updated columns only (one narrow ``SELECT ... FOR UPDATE`` where the
+  database supports it, in the same transaction), and reads the new values
+  back only when they are expressions (``F("n") + 1``);
+* ``delete()``: one ``model.bulk_deleted`` for the queryset's model with the
+  last values (``new`` is ``null``) instead of a line per row; cascaded
+  deletions of other registered models keep their own ``model.deleted``.
+
+Each event is written when the transaction commits; large operations are
+split into lines of at most :data:`CHUNK` objects. On a model that is not
+registered the methods behave exactly like Django's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
+
+from django.db import models, transaction
+from django.db.models.expressions import Combinable
+from django.db.models.expressions import Expression as _Expression
+
+from eventlog import _model_receivers as receivers
+from eventlog import _registry
+from eventlog._pipeline import emit, internal_error
+from eventlog._registry import Registration
+
+__all__ = ["CHUNK", "AuditedManager", "AuditedQuerySet", "AuditedQuerySetMixin"]
+
+CHUNK: Final = 500
+"""Objects per ``model.bulk_*`` line."""
+
+_M = TypeVar("_M", bound=models.Model, covariant=True)
+
+if TYPE_CHECKING:
+    _Base = models.QuerySet[Any]
+else:
+    _Base = object
+
+
+def _emit_bulk(
+    event: str,
+    reg: Registration,
+    ids: Sequence[str | None],
+    per_object: dict[str, dict[str, Any]] | None,
+    using: str,
+) -> None:
+    for start in range(0, max(len(ids), 1), CHUNK):
+        part = list(ids[start : start + CHUNK])
+        fields: dict[str, Any] = {"model": reg.label, "object_ids": part, "count": len(part)}
+        if per_object:
+            fields["changes"] = {
+                i: per_object[i] for i in part if i is not None and i in per_object
+            }
+        emit(event, fields, on_commit=True, using=using)
+
+
+def _id(obj: models.Model) -> str | None:
+    return None if obj.pk is None else str(obj.pk)
+
+
+def _is_expression(value: Any) -> bool:
+    return isinstance(value, Combinable | _Expression) or hasattr(value, "resolve_expression")
+
+
+class AuditedQuerySetMixin(_Base):
+    """Mix into a ``QuerySet`` subclass so its bulk operations are logged."""
+
+    def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
+        """``QuerySet.bulk_create``, then one ``model.bulk_created`` per chunk."""
+        objs = list(objs)
+        created: list[Any] = super().bulk_create(objs, *args, **kwargs)
+        reg = _registry.lookup(self.model)
+        if reg is not None and created:
+            try:
+                per: dict[str, dict[str, Any]] = {}
+                for obj in created:
+                    values = receivers.current_values(reg, obj)
+                    _registry.set_baseline(obj, values, replace=True)
+                    if obj.pk is not None:
+                        per[str(obj.pk)] = receivers.changes(reg, {}, values)
+                _emit_bulk("model.bulk_created", reg, [_id(o) for o in created], per, self.db)
+            except Exception as exc:
+                internal_error("receiver_failed", exc, "model.bulk_created")
+        return created
+
+    def bulk_update(
+        self, objs: Iterable[Any], fields: Iterable[str], batch_size: int | None = None
+    ) -> int:
+        """``QuerySet.bulk_update``, then ``model.bulk_updated`` with the
+        changes against the values each object was loaded with."""
+        objs = list(objs)
+        fields = list(fields)
+        count: int = super().bulk_update(objs, fields, batch_size)
+        reg = _registry.lookup(self.model)
+        if reg is not None and objs:
+            try:
+                attnames = {_registry.attname(self.model, f) for f in fields}
+                per: dict[str, dict[str, Any]] = {}
+                for obj in objs:
+                    new = {
+                        k: v for k, v in receivers.current_values(reg, obj).items() if k in attnames
+                    }
+                    diff = receivers.changes(reg, _registry.baseline(obj) or {}, new)
+                    _registry.set_baseline(obj, new)
+                    if diff:
+                        per[str(obj.pk)] = diff
+                if per:
+                    _emit_bulk("model.bulk_updated", reg, sorted(per), per, self.db)
+            except Exception as exc:
+                internal_error("receiver_failed", exc, "model.bulk_updated")
+        return count
+
+    def update(self, **kwargs: Any) -> int:
+        """``QuerySet.update``, then ``model.bulk_updated`` with the rows'
+        changes (see the module docstring for what it reads)."""
+        reg = _registry.lookup(self.model)
+        if reg is None:
+            return int(super().update(**kwargs))
+        with transaction.atomic(using=self.db, savepoint=False):
+            try:
+                attnames = [_registry.attname(self.model, name) for name in kwargs]
+                qs = self.select_for_update() if self._locks() else self
+                before = {
+                    str(row[0]): dict(zip(attnames, row[1:], strict=True))
+                    for row in qs.values_list("pk", *attnames).order_by()
+                }
+            except Exception as exc:
+                internal_error("receiver_failed", exc, "model.bulk_updated")
+                return int(super().update(**kwargs))
+            count = int(super().update(**kwargs))
+            try:
+                self._log_update(reg, before, kwargs, attnames)
+            except Exception as exc:
+                internal_error("receiver_failed", exc, "model.bulk_updated")
+        return count
+
+    def _locks(self) -> bool:
+        from django.db import connections
+
+        return bool(connections[self.db].features.has_select_for_update)
+
+    def _log_update(
+        self,
+        reg: Registration,
+        before: dict[str, dict[str, Any]],
+        kwargs: dict[str, Any],
+        attnames: list[str],
+    ) -> None:
+        if not before:
+            return
+        if any(_is_expression(v) for v in kwargs.values()):
+            after = {
+                str(row[0]): dict(zip(attnames, row[1:], strict=True))
+                for row in self.model._base_manager.using(self.db)
+                .filter(pk__in=[self.model._meta.pk.to_python(k) for k in before])
+                .values_list("pk", *attnames)
+            }
+        else:
+            values = {
+                _registry.attname(self.model, name): value.pk
+                if isinstance(value, models.Model)
+                else value
+                for name, value in kwargs.items()
+            }
+            after = dict.fromkeys(before, values)
+        per = {}
+        for pk, old in before.items():
+            diff = receivers.changes(reg, old, after.get(pk, {}))
+            if diff:
+                per[pk] = diff
+        if per:
+            _emit_bulk("model.bulk_updated", reg, sorted(per), per, self.db)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        """``QuerySet.delete``, logged as one ``model.bulk_deleted`` per chunk
+        for the queryset's model."""
+        reg = _registry.lookup(self.model)
+        if reg is None:
+            return super().delete()
+        var = receivers.collecting_deletes()
+        collected: list[receivers.Deletion] = []
+        token = var.set(collected)
+        try:
+            with transaction.atomic(using=self.db, savepoint=False):
+                result = super().delete()
+        finally:
+            var.reset(token)
+        try:
+            mine: list[tuple[str | None, dict[str, Any]]] = []
+            for instance, object_id, shot in collected:
+                other = _registry.lookup(type(instance))
+                if other is reg:
+                    mine.append((object_id, shot))
+                elif other is not None:  # a cascade: logged as usual
+                    receivers.emit_deleted(other, instance, object_id, shot, self.db)
+            ids = [pk for pk, _ in mine]
+            per = {
+                pk: {name: {"old": value, "new": None} for name, value in shot.items()}
+                for pk, shot in mine
+                if pk is not None
+            }
+            if ids:
+                _emit_bulk("model.bulk_deleted", reg, ids, per, self.db)
+        except Exception as exc:
+            internal_error("receiver_failed", exc, "model.bulk_deleted")
+        return result
+
+
+class AuditedQuerySet(AuditedQuerySetMixin, models.QuerySet[_M], Generic[_M]):
+    """A ``QuerySet`` whose bulk operations are logged."""
+
+
+AuditedManager = models.Manager.from_queryset(AuditedQuerySet)
+"""A manager over :class:`AuditedQuerySet`: ``objects = AuditedManager()``."""
