@@ -31,7 +31,7 @@ from django.db.models.fields.files import FieldFile
 from eventlog import _registry
 from eventlog._pipeline import emit, internal_error
 from eventlog._registry import Registration
-from eventlog._values import MASK, safe_str
+from eventlog._values import MASK, MASKED_CHANGE, safe_str
 
 __all__ = [
     "changes",
@@ -44,7 +44,6 @@ __all__ = [
 ]
 
 MAX_REPR: Final = 200
-MASKED_CHANGE: Final = {"old": MASK, "new": MASK}
 
 # Set by the bulk helpers' delete(): post_delete appends (instance, snapshot)
 # here instead of emitting one model.deleted per row.
@@ -60,7 +59,7 @@ def collecting_deletes() -> ContextVar[list[Deletion] | None]:
 def _plain(value: Any) -> Any:
     """The comparable, JSON-ready form of a field's raw value."""
     if isinstance(value, FieldFile):
-        return value.name or None
+        return value.name or ""  # what Django stores for "no file"
     if isinstance(value, memoryview):
         return bytes(value)
     return value

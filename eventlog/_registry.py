@@ -181,6 +181,8 @@ def register(
             if old is not None and (old.include, old.exclude, old.mask) == options:
                 return cls
             reg = Registration(cls, *options)
+            if apps.ready:
+                reg.resolve()  # an unknown field raises before anything changes
             _registry[cls] = reg
             if apps.ready:
                 activate(reg)

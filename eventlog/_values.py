@@ -28,9 +28,12 @@ from django.utils.functional import Promise
 
 from eventlog._keys import ENVELOPE  # never shortened when a line is over the cap
 
-__all__ = ["MASK", "Masker", "json_default", "render", "safe_str"]
+__all__ = ["MASK", "MASKED_CHANGE", "Masker", "json_default", "render", "safe_str"]
 
 MASK: Final = "***"
+MASKED_CHANGE: Final = {"old": MASK, "new": MASK}
+"""A masked field's entry in ``changes``: kept as is, so it still shows the
+field changed."""
 MAX_DEPTH: Final = 64
 # Dataclasses pass through to json_default (as dicts, after masking) instead
 # of being serialized by orjson behind the masker's back.
@@ -103,7 +106,7 @@ class Masker:
             out: dict[Any, Any] | None = None
             for key, item in value.items():
                 new = (
-                    MASK
+                    (item if type(item) is dict and item == MASKED_CHANGE else MASK)
                     if self._secret(key)
                     else (item if type(item) in _SCALARS else self(item, depth + 1))
                 )
