@@ -30,6 +30,7 @@ registered the methods behave exactly like Django's.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 from django.db import models, transaction
@@ -47,6 +48,8 @@ CHUNK: Final = 500
 """Objects per ``model.bulk_*`` line."""
 
 _M = TypeVar("_M", bound=models.Model, covariant=True)
+
+_quiet: ContextVar[bool] = ContextVar("eventlog_bulk_quiet", default=False)
 
 if TYPE_CHECKING:
     _Base = models.QuerySet[Any]
@@ -69,6 +72,11 @@ def _emit_bulk(
                 i: per_object[i] for i in part if i is not None and i in per_object
             }
         emit(event, fields, on_commit=True, using=using)
+
+
+def _order(pk: str | None) -> tuple[int, str]:
+    """Ids in numeric order where they are numbers (``"9"`` before ``"10"``)."""
+    return (0, "") if pk is None else (len(pk), pk)
 
 
 def _id(obj: models.Model) -> str | None:
@@ -107,7 +115,11 @@ class AuditedQuerySetMixin(_Base):
         changes against the values each object was loaded with."""
         objs = list(objs)
         fields = list(fields)
-        count: int = super().bulk_update(objs, fields, batch_size)
+        token = _quiet.set(True)  # Django's bulk_update calls update() per batch
+        try:
+            count: int = super().bulk_update(objs, fields, batch_size)
+        finally:
+            _quiet.reset(token)
         reg = _registry.lookup(self.model)
         if reg is not None and objs:
             try:
@@ -122,7 +134,7 @@ class AuditedQuerySetMixin(_Base):
                     if diff:
                         per[str(obj.pk)] = diff
                 if per:
-                    _emit_bulk("model.bulk_updated", reg, sorted(per), per, self.db)
+                    _emit_bulk("model.bulk_updated", reg, sorted(per, key=_order), per, self.db)
             except Exception as exc:
                 internal_error("receiver_failed", exc, "model.bulk_updated")
         return count
@@ -131,7 +143,7 @@ class AuditedQuerySetMixin(_Base):
         """``QuerySet.update``, then ``model.bulk_updated`` with the rows'
         changes (see the module docstring for what it reads)."""
         reg = _registry.lookup(self.model)
-        if reg is None:
+        if reg is None or _quiet.get():
             return int(super().update(**kwargs))
         with transaction.atomic(using=self.db, savepoint=False):
             try:
@@ -186,7 +198,7 @@ class AuditedQuerySetMixin(_Base):
             if diff:
                 per[pk] = diff
         if per:
-            _emit_bulk("model.bulk_updated", reg, sorted(per), per, self.db)
+            _emit_bulk("model.bulk_updated", reg, sorted(per, key=_order), per, self.db)
 
     def delete(self) -> tuple[int, dict[str, int]]:
         """``QuerySet.delete``, logged as one ``model.bulk_deleted`` per chunk
@@ -210,7 +222,7 @@ class AuditedQuerySetMixin(_Base):
                     mine.append((object_id, shot))
                 elif other is not None:  # a cascade: logged as usual
                     receivers.emit_deleted(other, instance, object_id, shot, self.db)
-            ids = [pk for pk, _ in mine]
+            ids = sorted((pk for pk, _ in mine), key=_order)
             per = {
                 pk: {name: {"old": value, "new": None} for name, value in shot.items()}
                 for pk, shot in mine

@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 import eventlog
 from eventlog import _registry
-from tests.helpers import assert_envelope, read
+from tests.helpers import read
 from tests.zoo.models import (
     Animal,
     AnimalProxy,
@@ -28,7 +28,10 @@ from tests.zoo.models import (
     Secretive,
 )
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("every_line_is_sound")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("every_line_is_sound"),
+]
 
 
 def model_events(directory: Path, prefix: str = "model.") -> list[dict[str, Any]]:
@@ -354,7 +357,9 @@ def test_an_admin_edit_is_logged_with_its_request_context(eventlog_dir, client, 
         HTTP_X_REQUEST_ID="req-123",
     )
     assert response.status_code == 302, response.content[:500]
-    (updated,) = [e for e in model_events(eventlog_dir, "model.updated") if e["model"] == "speedy.employees"]
+    (updated,) = [
+        e for e in model_events(eventlog_dir, "model.updated") if e["model"] == "speedy.employees"
+    ]
     assert updated["changes"] == {"address": {"old": "", "new": "1 New Street"}}
     assert updated["actor"] == admin_user.username
     assert updated["actor_id"] == str(admin_user.pk)

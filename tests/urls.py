@@ -47,7 +47,15 @@ async def async_authenticated(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"ok": True})
 
 
+async def async_save(request: HttpRequest) -> HttpResponse:
+    from tests.zoo.models import Animal
+
+    await sync_to_async(Animal.objects.create)(name="saved from an async view")
+    return JsonResponse({"ok": True})
+
+
 urlpatterns = [
+    path("async-save/", async_save),
     path("async-auth/", async_authenticated),
     path("boom/", boom),
     path("late-auth/", late_auth),
