@@ -156,6 +156,8 @@ def on_post_save(
         reg = _registry.lookup(type(instance))
         if reg is None:
             return
+        _registry.settle(instance)
+        previous = _registry.baseline(instance)
         new = current_values(reg, instance)
         if update_fields is not None:
             saved = {_registry.attname(type(instance), n) for n in update_fields}
@@ -165,13 +167,13 @@ def on_post_save(
             fields = {"snapshot": snapshot(reg, new)}
             event = "model.created"
         else:
-            old = _registry.baseline(instance) or {}
-            diff = changes(reg, old, new)
+            diff = changes(reg, previous or {}, new)
             _registry.set_baseline(instance, new)
             if not diff:
                 return
             fields = {"changes": diff}
             event = "model.updated"
+        _registry.remember(instance, using, None if created else previous)
         emit(
             event,
             {
@@ -194,6 +196,7 @@ def on_post_delete(sender: type[Model], instance: Model, using: str, **_: Any) -
         reg = _registry.lookup(type(instance))
         if reg is None:
             return
+        _registry.settle(instance)
         values = {**current_values(reg, instance), **(_registry.baseline(instance) or {})}
         shot = snapshot(reg, values)
         collecting = _deleting.get()

@@ -29,6 +29,7 @@ from __future__ import annotations
 import copy
 import re
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar, overload
@@ -49,8 +50,10 @@ __all__ = [
     "register",
     "register_from_settings",
     "registrations",
+    "remember",
     "set_baseline",
     "settings_problems",
+    "settle",
 ]
 
 M = TypeVar("M", bound=type[Model])
@@ -371,3 +374,59 @@ def register_from_settings() -> None:
                 exclude=[n for n in spec.exclude if _has_field(model, n)],
                 mask=[n for n in spec.mask if _has_field(model, n)],
             )
+
+
+PENDING: Final = "_eventlog_pending"
+"""Instance attribute: baselines replaced by saves whose transaction has not
+committed yet, ``[(committed flag, weakref to its on_commit callback,
+previous baseline), ...]``."""
+
+
+class _Committed:
+    """An ``on_commit`` callback that only records that its save committed.
+
+    Django drops the callbacks of a rolled-back transaction or savepoint; this
+    one is referenced only from Django's list, so once dropped its weak
+    reference dies: a dead reference without the flag means the save was
+    rolled back. (Django has no ``on_rollback`` hook to tell us directly.)
+    """
+
+    __slots__ = ("__weakref__", "flag")
+
+    def __init__(self, flag: list[bool]) -> None:
+        self.flag = flag
+
+    def __call__(self) -> None:
+        self.flag[0] = True
+
+
+def remember(instance: Model, using: str, previous: dict[str, Any] | None) -> None:
+    """Note that a save inside a transaction replaced ``previous`` as the
+    baseline, so :func:`settle` can restore it if that transaction rolls back."""
+    from django.db import transaction
+
+    if not transaction.get_connection(using).in_atomic_block:
+        return
+    flag = [False]
+    callback = _Committed(flag)
+    instance.__dict__.setdefault(PENDING, []).append((flag, weakref.ref(callback), previous))
+    transaction.on_commit(callback, using=using)
+
+
+def settle(instance: Model) -> None:
+    """Restore the baseline of before the earliest save that was rolled back
+    (its values never reached the database); forget committed saves."""
+    pending = instance.__dict__.get(PENDING)
+    if not pending:
+        return
+    for index, (flag, ref, previous) in enumerate(pending):
+        if not flag[0] and ref() is None:  # rolled back
+            if previous is None:
+                instance.__dict__.pop(BASELINE, None)
+            else:
+                instance.__dict__[BASELINE] = previous
+            del pending[index:]
+            break
+    pending[:] = [entry for entry in pending if not entry[0][0]]
+    if not pending:
+        del instance.__dict__[PENDING]

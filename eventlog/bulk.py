@@ -129,8 +129,11 @@ class AuditedQuerySetMixin(_Base):
                     new = {
                         k: v for k, v in receivers.current_values(reg, obj).items() if k in attnames
                     }
-                    diff = receivers.changes(reg, _registry.baseline(obj) or {}, new)
+                    _registry.settle(obj)
+                    previous = _registry.baseline(obj)
+                    diff = receivers.changes(reg, previous or {}, new)
                     _registry.set_baseline(obj, new)
+                    _registry.remember(obj, self.db, previous)
                     if diff:
                         per[str(obj.pk)] = diff
                 if per:

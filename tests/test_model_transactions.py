@@ -160,3 +160,47 @@ def test_m2m_in_a_rolled_back_transaction_logs_nothing(eventlog_dir):
         enclosure.animals.add(animal)
         raise Boom
     assert [e for e in read(eventlog_dir) if e["event"].startswith("model.m2m")] == []
+
+
+def test_a_change_rolled_back_is_logged_when_saved_again(eventlog_dir):
+    """An object whose save was rolled back still differs from the database:
+    saving it again later logs the change against the committed values."""
+    animal = Animal.objects.create(name="a", legs=4)
+    with pytest.raises(Boom), transaction.atomic():
+        animal.legs = 3
+        animal.save()
+        animal.legs = 2
+        animal.save()
+        raise Boom
+    animal.save()  # the database still says 4
+    (updated,) = read(eventlog_dir, event="model.updated")
+    assert updated["changes"] == {"legs": {"old": 4, "new": 2}}
+
+
+def test_a_rolled_back_savepoint_restores_the_outer_blocks_values(eventlog_dir):
+    """Saves in an outer block and a rolled-back inner savepoint: the next
+    save compares with what the outer block saved."""
+    animal = Animal.objects.create(name="a", legs=4)
+    with transaction.atomic():
+        animal.legs = 3
+        animal.save()
+        with pytest.raises(Boom), transaction.atomic():
+            animal.legs = 1
+            animal.save()
+            raise Boom
+        animal.save()
+    changes = [e["changes"] for e in read(eventlog_dir, event="model.updated")]
+    assert changes == [{"legs": {"old": 4, "new": 3}}, {"legs": {"old": 3, "new": 1}}]
+
+
+def test_a_create_rolled_back_is_logged_as_created_when_saved_again(eventlog_dir):
+    """An object created in a rolled-back transaction and saved again is
+    logged as created, with the values saved."""
+    animal = Animal(name="a", legs=4)
+    with pytest.raises(Boom), transaction.atomic():
+        animal.save()
+        raise Boom
+    animal.save()
+    (created,) = read(eventlog_dir, event="model.created")
+    assert created["snapshot"]["legs"] == 4
+    assert read(eventlog_dir, event="model.updated") == []
