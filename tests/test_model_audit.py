@@ -61,6 +61,9 @@ def full_animal(keeper: Keeper | None = None) -> Animal:
         slug="rex",
         url="https://example.com/rex",
         tag=uuid.UUID("12345678-1234-5678-1234-567812345678"),
+        huge=2**63 - 1,
+        tiny=32767,
+        path="/tmp/x",
         keeper=keeper,
     )
 
@@ -94,8 +97,26 @@ def test_create_logs_a_snapshot_of_every_field_type(eventlog_dir):
     assert snap["tag"] == "12345678-1234-5678-1234-567812345678"
     assert snap["keeper"] == str(keeper.pk)
     assert snap["vaccinated"] is None
+    assert snap["huge"] == 2**63 - 1
+    assert snap["tiny"] == 32767
+    assert snap["path"] == "/tmp/x"
     assert "notes" not in snap  # excluded in EVENTLOG_MODELS
     animal.photo.delete(save=False)
+
+
+def test_one_to_one_and_small_auto_primary_keys(eventlog_dir):
+    """A one-to-one field is logged as the related pk; a SmallAutoField pk as
+    the object id; deleting the animal cascades to its badge's model.deleted."""
+    from tests.zoo.models import Badge
+
+    animal = Animal.objects.create(name="Rex")
+    badge = Badge.objects.create(animal=animal, number="7")
+    badge_pk, a_pk = badge.pk, animal.pk
+    animal.delete()
+    events = [e for e in model_events(eventlog_dir) if e["model"] == "zoo.badge"]
+    assert [e["event"] for e in events] == ["model.created", "model.deleted"]
+    assert events[0]["snapshot"] == {"id": badge_pk, "animal": a_pk, "number": "7"}
+    assert events[1]["object_id"] == str(badge_pk)
 
 
 def test_secrets_are_masked_and_still_show_as_changed(eventlog_dir):

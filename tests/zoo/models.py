@@ -48,6 +48,9 @@ class Animal(models.Model):
     slug = models.SlugField(blank=True, default="")
     url = models.URLField(blank=True, default="")
     tag = models.UUIDField(null=True)
+    huge = models.PositiveBigIntegerField(null=True)
+    tiny = models.PositiveSmallIntegerField(null=True)
+    path = models.FilePathField(path="/tmp", blank=True, default="")
     keeper = models.ForeignKey(Keeper, null=True, on_delete=models.SET_NULL)
 
     def __str__(self) -> str:
@@ -73,6 +76,15 @@ class LoudAnimal(Animal):
 
     class Meta:
         proxy = True
+
+
+@eventlog.register
+class Badge(models.Model):
+    """A small auto primary key and a one-to-one relation."""
+
+    id = models.SmallAutoField(primary_key=True)
+    animal = models.OneToOneField(Animal, on_delete=models.CASCADE, related_name="badge")
+    number = models.CharField(max_length=10)
 
 
 @eventlog.register
