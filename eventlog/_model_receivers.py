@@ -125,7 +125,8 @@ def _object_id(instance: Model) -> str | None:
 def on_pre_save(sender: type[Model], instance: Model, raw: bool, using: str, **_: Any) -> None:
     """Read the old row of an instance that was never loaded; nothing else."""
     try:
-        if _registry.BASELINE in instance.__dict__ or instance.pk is None:
+        data = instance.__dict__
+        if _registry.BASELINE in data or _registry.INSERTING in data or instance.pk is None:
             return
         pk = instance._meta.pk
         if instance._state.adding and pk is not None and pk.has_default():

@@ -61,6 +61,8 @@ M = TypeVar("M", bound=type[Model])
 BASELINE: Final = "_eventlog_baseline"
 """Instance attribute: the row as last loaded or saved, ``{attname: value}``
 (or, straight from ``from_db``, the ``(attnames, values)`` pair)."""
+INSERTING: Final = "_eventlog_inserting"
+"""Instance attribute set while a save with ``force_insert`` runs."""
 MUTABLE_TYPES: Final = frozenset({"JSONField", "ArrayField", "HStoreField"})
 
 _lock = threading.RLock()
@@ -256,7 +258,8 @@ class_prepared.connect(_on_class_prepared, dispatch_uid="eventlog.class_prepared
 
 
 def _wrap(model: type[Model]) -> None:
-    """Install the ``from_db``/``refresh_from_db`` wrappers on ``model`` once.
+    """Install the ``from_db``/``refresh_from_db``/``save_base`` wrappers on
+    ``model`` once.
 
     A wrapper rather than a ``post_init`` receiver: ``post_init`` runs for
     every instance built, loaded or not, and costs a signal dispatch per row;
@@ -289,6 +292,20 @@ def _wrap(model: type[Model]) -> None:
         )
         set_baseline(self, {n: self.__dict__[n] for n in names if n in self.__dict__})
 
+    original_save_base = model.save_base
+
+    def save_base(self: Model, *args: Any, **kwargs: Any) -> None:
+        # create() forces an INSERT: there is no old row to read in pre_save.
+        forced = kwargs.get("force_insert", args[1] if len(args) > 1 else False)
+        if forced:
+            self.__dict__[INSERTING] = True
+        try:
+            original_save_base(self, *args, **kwargs)
+        finally:
+            if forced:
+                self.__dict__.pop(INSERTING, None)
+
+    model.save_base = save_base  # type: ignore[method-assign]
     model.from_db = classmethod(from_db)  # type: ignore[method-assign,assignment]
     model.refresh_from_db = refresh_from_db  # type: ignore[method-assign]
     _wrapped.add(model)

@@ -234,6 +234,15 @@ def test_an_instance_never_loaded_reads_its_old_row_once(eventlog_dir):
     assert updated["changes"] == {"legs": {"old": 4, "new": 2}}
 
 
+def test_create_with_an_explicit_primary_key_costs_no_select(eventlog_dir):
+    """objects.create() of a model with a natural (char) primary key runs one
+    INSERT: no old row is looked for when Django forces an insert."""
+    with CaptureQueriesContext(connection) as queries:
+        Enclosure.objects.create(code="N-1")
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT"]
+    assert len(model_events(eventlog_dir, "model.created")) == 1
+
+
 def test_delete_logs_the_last_snapshot(eventlog_dir):
     """model.deleted carries the row as last saved, and its id."""
     animal = Animal.objects.create(name="Rex", legs=4)
