@@ -38,6 +38,7 @@ from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db.models import Field, ManyToManyField, Model
 from django.db.models.signals import class_prepared
+from django.utils.inspect import func_accepts_kwargs, func_supports_parameter
 
 from eventlog import _conf
 
@@ -270,8 +271,19 @@ def _wrap(model: type[Model]) -> None:
     original_from_db = model.from_db.__func__  # type: ignore[attr-defined]
     original_refresh = model.refresh_from_db
 
-    def from_db(cls: type[Model], db: str | None, field_names: Any, values: Any) -> Model:
-        instance = original_from_db(cls, db, field_names, values)
+    # Django 6.1 passes fetch_mode= to a from_db() that accepts it; pass it on
+    # only where the wrapped one does (a project's own from_db may not).
+    passes_kwargs = func_accepts_kwargs(original_from_db) or func_supports_parameter(
+        original_from_db, "fetch_mode"
+    )
+
+    def from_db(
+        cls: type[Model], db: str | None, field_names: Any, values: Any, **kwargs: Any
+    ) -> Model:
+        if passes_kwargs:
+            instance = original_from_db(cls, db, field_names, values, **kwargs)
+        else:
+            instance = original_from_db(cls, db, field_names, values)
         reg = _registry.get(cls) or _registry.get(cls._meta.concrete_model)  # type: ignore[arg-type]
         if reg is not None and reg.mutable:
             row = dict(zip(field_names, values, strict=False))
