@@ -318,7 +318,7 @@ def _wrap(model: type[Model]) -> None:
                 self.__dict__.pop(INSERTING, None)
 
     model.save_base = save_base  # type: ignore[method-assign]
-    model.from_db = classmethod(from_db)  # type: ignore[method-assign,assignment]
+    model.from_db = classmethod(from_db)  # type: ignore[method-assign,assignment,arg-type]
     model.refresh_from_db = refresh_from_db  # type: ignore[method-assign]
     _wrapped.add(model)
 
