@@ -74,6 +74,7 @@ class BackgroundWriter:
         self._busy_owner = 0
         self._space = threading.Condition(threading.Lock())
         self._drop_lock = threading.Lock()
+        self._report_lock = threading.RLock()
         self._unreported = 0
         self._reported_at = -REPORT_EVERY_S
         self._thread: threading.Thread | None = None
@@ -172,6 +173,11 @@ class BackgroundWriter:
                     self._space.release()
 
     def _report_drops(self, *, final: bool) -> None:
+        # One report at a time, so wait() returns after a report in progress.
+        with self._report_lock:
+            self._report_drops_locked(final=final)
+
+    def _report_drops_locked(self, *, final: bool) -> None:
         with self._drop_lock:
             count = self._unreported
             now = time.monotonic()
