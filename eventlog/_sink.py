@@ -25,8 +25,13 @@ and a hash chain (SHA-256, or HMAC-SHA256 when keyed) over the exact bytes of
 each line without its ``hash`` field, prefixed by the previous line's hash. A
 forked child starts a stream of its own.
 
+Around this module: :mod:`eventlog._rotation` names, lists, compresses and
+prunes rotated files (also by age, and time-based rotation periods);
+:mod:`eventlog._durability` the fsync policies; :mod:`eventlog._writer` the
+optional background writer in front of a sink.
+
 Nothing here raises to the caller: a failed write keeps the line in a bounded
-backlog, is reported once per burst (stderr and the ``eventlog`` logger, which
+backlog (lines and bytes), is reported once per burst (stderr and the ``eventlog`` logger, which
 goes to ``django.jsonl``) and counted, and the backlog is written first once
 the cause goes away.
 """
