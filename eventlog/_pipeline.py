@@ -266,9 +266,13 @@ def internal_error(error: str, exc: BaseException, event: str) -> None:
 
 def flush() -> None:
     """Write what background writers hold and wait for background work of the
-    sinks (compression) to finish."""
-    for sink in list(_sinks.values()):
-        sink.wait()
+    sinks (compression) to finish. events.jsonl goes first: its drop report
+    is logged to django.jsonl, whose sink that report may create."""
+    done: set[int] = set()
+    while pending := [s for s in list(_sinks.values()) if id(s) not in done]:
+        for sink in pending:
+            sink.wait()
+            done.add(id(sink))
 
 
 def on_setting_changed(*, setting: str, **_kwargs: Any) -> None:

@@ -216,6 +216,7 @@ class BackgroundWriter:
         """Write what is queued and wait for background compression."""
         self.flush()
         self._report_drops(final=True)
+        self.flush()  # the report's own line
         self.sink.wait()
 
     def close(self, timeout: float = FLUSH_TIMEOUT_S) -> None:
