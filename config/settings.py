@@ -27,6 +27,20 @@ def _env_int(name: str, default: int) -> int:
         return raw  # type: ignore[return-value]
 
 
+def _env_value(name: str) -> int | float | str | None:
+    """An optional setting from the environment: a number when it reads as one,
+    else the string (checked by eventlog's system checks), None when unset."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    for kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            pass
+    return raw
+
+
 def _env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name, "").strip().lower()
     if not raw:
@@ -103,6 +117,15 @@ EVENTLOG_DIR = os.environ.get("EVENTLOG_DIR") or str(BASE_DIR / "logs")
 EVENTLOG_MAX_BYTES = _env_int("EVENTLOG_MAX_BYTES", 10 * 1024 * 1024)
 EVENTLOG_BACKUP_COUNT = _env_int("EVENTLOG_BACKUP_COUNT", 10)
 EVENTLOG_HMAC_KEY = os.environ.get("EVENTLOG_HMAC_KEY") or None
+# The sink's durability, writer and rotation modes (README: "Durability",
+# "Background writer", "Rotation"); None (unset) keeps eventlog's default.
+EVENTLOG_DURABILITY = _env_value("EVENTLOG_DURABILITY")  # "write", "fsync" or ms
+EVENTLOG_WRITER = _env_value("EVENTLOG_WRITER")  # "sync" or "background"
+EVENTLOG_QUEUE_SIZE = _env_value("EVENTLOG_QUEUE_SIZE")
+EVENTLOG_QUEUE_FULL = _env_value("EVENTLOG_QUEUE_FULL")  # "block" or "drop"
+EVENTLOG_ROTATION = _env_value("EVENTLOG_ROTATION")  # "size" or "external"
+EVENTLOG_ROTATE_INTERVAL = _env_value("EVENTLOG_ROTATE_INTERVAL")  # s, "hourly", "daily"
+EVENTLOG_MAX_AGE_DAYS = _env_value("EVENTLOG_MAX_AGE_DAYS")
 
 # Models whose every committed change becomes a model.* line (see README).
 EVENTLOG_MODELS = ["speedy.Employees", "speedy.Shifts", "speedy.UserFSM"]

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core import checks
 
 from eventlog import _conf, _registry
+from eventlog._durability import Durability
 
 __all__ = ["check_settings", "register"]
 
@@ -68,6 +69,7 @@ def check_settings(app_configs: Any = None, **_kwargs: Any) -> list[checks.Check
         errors.append(
             checks.Error(f"EVENTLOG_DIR {path} exists and is not a directory.", id="eventlog.E006")
         )
+    errors.extend(check_sink_settings())
     if "eventlog.middleware.EventlogMiddleware" not in getattr(settings, "MIDDLEWARE", []):
         errors.append(
             checks.Warning(
@@ -77,6 +79,73 @@ def check_settings(app_configs: Any = None, **_kwargs: Any) -> list[checks.Check
             )
         )
     errors.extend(checks.Error(message, id=cid) for cid, message in _registry.settings_problems())
+    return errors
+
+
+def _choice(name: str, choices: tuple[str, ...], check_id: str) -> list[checks.CheckMessage]:
+    value = getattr(settings, name, None)
+    if value is None or value in choices:
+        return []
+    return [
+        checks.Error(
+            f"{name} must be one of {', '.join(map(repr, choices))}, not {value!r}.", id=check_id
+        )
+    ]
+
+
+def check_sink_settings() -> list[checks.CheckMessage]:
+    """The sink's durability, writer and rotation settings (E010-E016, W010)."""
+    errors: list[checks.CheckMessage] = []
+    durability = getattr(settings, "EVENTLOG_DURABILITY", None)
+    if durability is not None and Durability.parse(durability) is None:
+        errors.append(
+            checks.Error(
+                "EVENTLOG_DURABILITY must be 'write', 'fsync' or an interval in "
+                f"milliseconds (an integer > 0), not {durability!r}.",
+                id="eventlog.E010",
+            )
+        )
+    errors += _choice("EVENTLOG_WRITER", _conf.WRITERS, "eventlog.E011")
+    size = getattr(settings, "EVENTLOG_QUEUE_SIZE", None)
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+        errors.append(
+            checks.Error(
+                f"EVENTLOG_QUEUE_SIZE must be an integer >= 1, not {size!r}.", id="eventlog.E012"
+            )
+        )
+    errors += _choice("EVENTLOG_QUEUE_FULL", _conf.QUEUE_FULL, "eventlog.E013")
+    errors += _choice("EVENTLOG_ROTATION", _conf.ROTATIONS, "eventlog.E014")
+    interval = getattr(settings, "EVENTLOG_ROTATE_INTERVAL", None)
+    if _conf.parse_interval(interval) is None:
+        errors.append(
+            checks.Error(
+                "EVENTLOG_ROTATE_INTERVAL must be 'hourly', 'daily' or a number of seconds "
+                f"(an integer > 0), not {interval!r}.",
+                id="eventlog.E015",
+            )
+        )
+    age = getattr(settings, "EVENTLOG_MAX_AGE_DAYS", None)
+    if age is not None and (isinstance(age, bool) or not isinstance(age, int | float) or age < 0):
+        errors.append(
+            checks.Error(
+                f"EVENTLOG_MAX_AGE_DAYS must be a number of days >= 0, not {age!r}.",
+                id="eventlog.E016",
+            )
+        )
+    if _conf.rotation() == "external":
+        ignored = [
+            name
+            for name in ("EVENTLOG_ROTATE_INTERVAL", "EVENTLOG_MAX_AGE_DAYS")
+            if getattr(settings, name, None)
+        ]
+        if ignored:
+            errors.append(
+                checks.Warning(
+                    f"{' and '.join(ignored)} ignored: EVENTLOG_ROTATION is 'external', "
+                    "rotation and retention are logrotate's (set its rotate and maxage).",
+                    id="eventlog.W010",
+                )
+            )
     return errors
 
 

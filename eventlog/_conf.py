@@ -11,15 +11,22 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from django.conf import settings
+
+from eventlog._durability import WRITE, Durability
 
 DEFAULT_MAX_BYTES: Final = 10 * 1024 * 1024
 DEFAULT_BACKUP_COUNT: Final = 10
 DEFAULT_MAX_LINE_BYTES: Final = 64 * 1024
 MIN_MAX_LINE_BYTES: Final = 1024
 LEVELS: Final = ("debug", "info", "warning", "error", "critical")
+DEFAULT_QUEUE_SIZE: Final = 10_000
+WRITERS: Final = ("sync", "background")
+QUEUE_FULL: Final = ("block", "drop")
+ROTATIONS: Final = ("size", "external")
+NAMED_INTERVALS: Final = {"hourly": 3600, "daily": 86400}
 DEFAULT_MASK_FIELDS: Final = ("password", "passwd", "token", "secret", "api_key", "apikey")
 
 
@@ -164,3 +171,59 @@ def models() -> tuple[list[ModelSpec], list[str]]:
         else:
             specs.append(spec)
     return specs, problems
+
+
+def durability() -> Durability:
+    """``EVENTLOG_DURABILITY``: ``"write"`` (default), ``"fsync"`` (every line),
+    or an integer: fsync at most that many milliseconds after a write."""
+    return Durability.parse(_get("EVENTLOG_DURABILITY", "write")) or WRITE
+
+
+def writer() -> Literal["sync", "background"]:
+    """``EVENTLOG_WRITER``: ``"sync"`` (default) writes in the caller's thread,
+    ``"background"`` queues lines for a writer thread."""
+    return "background" if _get("EVENTLOG_WRITER", "sync") == "background" else "sync"
+
+
+def queue_size() -> int:
+    """``EVENTLOG_QUEUE_SIZE``: lines the background writer's queue holds."""
+    return _int("EVENTLOG_QUEUE_SIZE", DEFAULT_QUEUE_SIZE, 1)
+
+
+def queue_full() -> Literal["block", "drop"]:
+    """``EVENTLOG_QUEUE_FULL``: when the queue is full, ``"block"`` (default)
+    the caller until there is room, or ``"drop"`` the line and count it."""
+    return "drop" if _get("EVENTLOG_QUEUE_FULL", "block") == "drop" else "block"
+
+
+def rotation() -> Literal["size", "external"]:
+    """``EVENTLOG_ROTATION``: ``"size"`` (default) lets the sink rotate (by size
+    and ``EVENTLOG_ROTATE_INTERVAL``); ``"external"`` leaves rotation and
+    retention to logrotate, whose renames the sink follows."""
+    return "external" if _get("EVENTLOG_ROTATION", "size") == "external" else "size"
+
+
+def rotate_interval() -> int:
+    """``EVENTLOG_ROTATE_INTERVAL``: also rotate at the start of every period of
+    this many seconds, or ``"hourly"`` / ``"daily"`` (UTC); unset: never."""
+    return parse_interval(_get("EVENTLOG_ROTATE_INTERVAL", None)) or 0
+
+
+def parse_interval(value: object) -> int | None:
+    """Seconds of a rotation interval setting; 0 for unset, None if invalid."""
+    if value is None:
+        return 0
+    if isinstance(value, str):
+        return NAMED_INTERVALS.get(value.lower())
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return None
+
+
+def max_age_days() -> float:
+    """``EVENTLOG_MAX_AGE_DAYS``: delete rotated files rotated longer ago than this
+    (days, fractions allowed); unset or 0: no age limit."""
+    value = _get("EVENTLOG_MAX_AGE_DAYS", None)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        return 0.0
+    return float(value)

@@ -37,8 +37,9 @@ import structlog
 from django.db import transaction
 
 from eventlog import _clock, _conf, _context, _keys
-from eventlog._sink import FileSink
+from eventlog._sink import FileSink, Sink
 from eventlog._values import Masker, render
+from eventlog._writer import BackgroundWriter, install_sigterm_handler
 
 __all__ = ["DJANGO_FILE", "EVENTS_FILE", "SCHEMA_VERSION", "configure", "emit", "get_sink"]
 
@@ -55,7 +56,7 @@ _CAPTURED: Final = "__eventlog_context__"
 _METHOD_LEVEL: Final = {"warn": "warning", "exception": "error", "fatal": "critical"}
 
 _log = logging.getLogger("eventlog")
-_sinks: dict[str, FileSink] = {}
+_sinks: dict[str, Sink] = {}
 _sinks_lock = threading.Lock()
 _captures: list[list[dict[str, Any]]] = []
 _logger: Any = None
@@ -68,7 +69,7 @@ errors = 0
 class _SinkLogger:
     """structlog's *logger*: hands each rendered line to a sink."""
 
-    def __init__(self, sink: FileSink | None) -> None:
+    def __init__(self, sink: Sink | None) -> None:
         self._sink = sink
 
     def msg(self, message: bytes) -> None:
@@ -93,6 +94,24 @@ def _report_sink_failure(sink: FileSink, message: str) -> None:
         _reporting.reset(token)
 
 
+def _report_drops(writer: BackgroundWriter, count: int, message: str) -> None:
+    """Report lines a full queue dropped: on ``django.jsonl`` and, for the
+    events file, as an ``eventlog.error`` line in the stream that lost them."""
+    if _reporting.get():
+        return
+    token = _reporting.set(True)
+    try:
+        with contextlib.suppress(Exception):
+            _log.error(
+                message, extra={"error": "queue_full", "dropped": count, "path": str(writer.path)}
+            )
+        if writer.path.name == EVENTS_FILE and _logger is not None:
+            with contextlib.suppress(Exception):
+                _logger.error("eventlog.error", error="queue_full", detail=message, dropped=count)
+    finally:
+        _reporting.reset(token)
+
+
 def _after_fork_in_child() -> None:
     global _sinks_lock
     _sinks_lock = threading.Lock()  # another thread may have held it at fork()
@@ -101,23 +120,41 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def get_sink(name: str) -> FileSink:
+def get_sink(name: str) -> Sink:
     """The sink of ``<EVENTLOG_DIR>/<name>`` in this process (created on first use;
-    the file itself is opened on the first write)."""
+    the file itself is opened on the first write): a :class:`FileSink`, behind a
+    :class:`BackgroundWriter` when ``EVENTLOG_WRITER`` is ``"background"``."""
     sink = _sinks.get(name)
     if sink is None:
         with _sinks_lock:
             sink = _sinks.get(name)
             if sink is None:
-                sink = FileSink(
-                    _conf.directory() / name,
-                    max_bytes=_conf.max_bytes(),
-                    backup_count=_conf.backup_count(),
-                    hmac_key=_conf.hmac_key(),
-                    on_failure=_report_sink_failure,
-                )
+                sink = _make_sink(name)
                 _sinks[name] = sink
     return sink
+
+
+def _make_sink(name: str) -> Sink:
+    external = _conf.rotation() == "external"
+    sink = FileSink(
+        _conf.directory() / name,
+        max_bytes=0 if external else _conf.max_bytes(),
+        backup_count=_conf.backup_count(),
+        hmac_key=_conf.hmac_key(),
+        on_failure=_report_sink_failure,
+        rotate_interval_s=0 if external else _conf.rotate_interval(),
+        max_age_days=0.0 if external else _conf.max_age_days(),
+        durability=_conf.durability(),
+    )
+    if _conf.writer() == "sync":
+        return sink
+    install_sigterm_handler()  # from the main thread only; atexit flushes anyway
+    return BackgroundWriter(
+        sink,
+        queue_size=_conf.queue_size(),
+        drop_when_full=_conf.queue_full() == "drop",
+        on_drop=_report_drops,
+    )
 
 
 def add_envelope(
@@ -228,9 +265,14 @@ def internal_error(error: str, exc: BaseException, event: str) -> None:
 
 
 def flush() -> None:
-    """Wait for background work of the sinks (compression) to finish."""
-    for sink in list(_sinks.values()):
-        sink.wait()
+    """Write what background writers hold and wait for background work of the
+    sinks (compression) to finish. events.jsonl goes first: its drop report
+    is logged to django.jsonl, whose sink that report may create."""
+    done: set[int] = set()
+    while pending := [s for s in list(_sinks.values()) if id(s) not in done]:
+        for sink in pending:
+            sink.wait()
+            done.add(id(sink))
 
 
 def on_setting_changed(*, setting: str, **_kwargs: Any) -> None:

@@ -25,21 +25,24 @@ and a hash chain (SHA-256, or HMAC-SHA256 when keyed) over the exact bytes of
 each line without its ``hash`` field, prefixed by the previous line's hash. A
 forked child starts a stream of its own.
 
+Around this module: :mod:`eventlog._rotation` names, lists, compresses and
+prunes rotated files (also by age, and time-based rotation periods);
+:mod:`eventlog._durability` the fsync policies; :mod:`eventlog._writer` the
+optional background writer in front of a sink.
+
 Nothing here raises to the caller: a failed write keeps the line in a bounded
-backlog, is reported once per burst (stderr and the ``eventlog`` logger, which
+backlog (lines and bytes), is reported once per burst (stderr and the ``eventlog`` logger, which
 goes to ``django.jsonl``) and counted, and the backlog is written first once
 the cause goes away.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
-import gzip
 import os
-import re
 import secrets
-import shutil
 import socket
 import sys
 import threading
@@ -49,20 +52,45 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
 import orjson
 
-from eventlog import _clock, _integrity
+from eventlog import _integrity
+from eventlog._durability import WRITE, Durability, PeriodicSync
+from eventlog._rotation import (
+    ROTATED_SUFFIX,
+    compress_and_prune,
+    period_start_ns,
+    rotated_files,
+    rotated_name,
+)
 
-__all__ = ["FileSink", "SinkStats", "rotated_files"]
+__all__ = ["ROTATED_SUFFIX", "FileSink", "Sink", "SinkStats", "rotated_files"]
 
 FILE_MODE: Final = 0o640
 DIR_MODE: Final = 0o750
 BACKLOG_MAX: Final = 10_000
+BACKLOG_MAX_BYTES: Final = 16 * 1024 * 1024
 REPORT_EVERY_S: Final = 60.0
 _OPEN_FLAGS: Final = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
 _HOST: Final = socket.gethostname().split(".")[0] or "host"
+# Past this many times max_bytes, the process that sees the file waits for the
+# exclusive lock instead of trying without waiting: under constant writes from
+# many processes a non-blocking attempt can keep failing and let a file grow
+# far past the limit.
+_OVERSHOOT: Final = 2
+
+
+class Sink(Protocol):
+    """What the pipeline writes to: a :class:`FileSink`, or a
+    :class:`eventlog._writer.BackgroundWriter` in front of one."""
+
+    path: Path
+
+    def write(self, rendered: bytes) -> None: ...
+    def wait(self) -> None: ...
+    def close(self) -> None: ...
 
 
 @dataclass(slots=True)
@@ -78,48 +106,15 @@ class SinkStats:
     reported_at: float = field(default=0.0, repr=False)
 
 
-def rotated_name(path: Path) -> Path:
-    """The name a live file gets when rotated now: ``<name>.<UTC time>``, which
-    sorts by age (``events.jsonl.2026-11-23T10-15-00.123456Z``)."""
-    stamp = _clock.format_ns(time.time_ns()).replace(":", "-")
-    target = path.with_name(f"{path.name}.{stamp}")
-    n = 1
-    while target.exists() or target.with_name(target.name + ".gz").exists():
-        target = path.with_name(f"{path.name}.{stamp}-{n}")
-        n += 1
-    return target
-
-
-ROTATED_SUFFIX: Final = re.compile(
-    r"\.(?P<stamp>\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{6}Z)(?:-(?P<n>\d+))?(?P<gz>\.gz)?"
-)
-
-
-def rotated_files(path: Path) -> list[Path]:
-    """Rotated files of the live file ``path``, oldest first.
-
-    Only names this sink makes count (``<name>.<UTC stamp>[-N][.gz]``), so a
-    ``events.jsonl.bak`` is never read or pruned. A file caught between
-    compression and the removal of the original is listed once, as the
-    ``.gz`` (both are complete, the original is about to go).
-    """
-    try:
-        candidates = [p for p in path.parent.iterdir() if p.name.startswith(path.name + ".")]
-    except OSError:
-        return []
-    found: dict[tuple[str, int], Path] = {}
-    for candidate in candidates:
-        match = ROTATED_SUFFIX.fullmatch(candidate.name[len(path.name) :])
-        if match is None:
-            continue
-        key = (match["stamp"], int(match["n"] or 0))
-        if key not in found or match["gz"]:
-            found[key] = candidate
-    return [found[key] for key in sorted(found)]
-
-
 class FileSink:
-    """Appends lines to ``path``; safe across threads, processes and forks."""
+    """Appends lines to ``path``; safe across threads, processes and forks.
+
+    ``max_bytes`` (0: never) and ``rotate_interval_s`` (0: never) rotate the
+    file; with both 0 the sink never renames anything and only follows renames
+    made by others (logrotate, ``EVENTLOG_ROTATION = "external"``).
+    ``backup_count`` and ``max_age_days`` bound the rotated files kept.
+    ``durability`` says when ``fsync()`` is called.
+    """
 
     def __init__(
         self,
@@ -129,10 +124,19 @@ class FileSink:
         backup_count: int = 10,
         hmac_key: bytes | None = None,
         on_failure: Callable[[FileSink, str], None] | None = None,
+        rotate_interval_s: int = 0,
+        max_age_days: float = 0.0,
+        durability: Durability = WRITE,
+        backlog_bytes: int = BACKLOG_MAX_BYTES,
     ) -> None:
         self.path = path
         self.max_bytes = max_bytes
         self.backup_count = backup_count
+        self.rotate_interval_s = rotate_interval_s
+        self.max_age_s = max_age_days * 86400.0
+        self.durability = durability
+        self._fsyncs = durability.every_line or durability.interval_ms > 0
+        self.backlog_bytes = backlog_bytes
         self._key = hmac_key
         self._on_failure = on_failure
         self.stats = SinkStats()
@@ -140,8 +144,12 @@ class FileSink:
         self._fd = -1
         self._ino = (-1, -1)  # (st_dev, st_ino) of the open file
         self._backlog: deque[bytes] = deque()
+        self._backlog_size = 0
         self._failing = False
         self._torn = False
+        self._dirty = False
+        self._syncer: PeriodicSync | None = None
+        self._pruned_at_start = False
         self._pending_report: str | None = None
         self._compressor: threading.Thread | None = None
         self._new_stream()
@@ -158,15 +166,22 @@ class FileSink:
 
     def _close_fd(self) -> None:
         if self._fd >= 0:
+            if self._dirty:  # periodic fsync: lines of the file we leave are synced too
+                self._dirty = False
+                with contextlib.suppress(OSError):
+                    os.fsync(self._fd)
             with contextlib.suppress(OSError):
                 os.close(self._fd)
         self._fd, self._ino = -1, (-1, -1)
 
     def _after_fork_in_child(self) -> None:
         self._lock = threading.Lock()
+        self._dirty = False  # the parent syncs what it wrote
         self._close_fd()
         self._backlog.clear()
+        self._backlog_size = 0
         self._compressor = None
+        self._syncer = None
         self.stats = SinkStats()
         self._new_stream()
 
@@ -191,6 +206,8 @@ class FileSink:
                 try:
                     size = self._append(line)
                     self.stats.written += 1
+                    if self._fsyncs:
+                        self._synced()
                     self._recovered()
                 except OSError as exc:
                     self._keep(line)
@@ -203,20 +220,24 @@ class FileSink:
             with contextlib.suppress(Exception):
                 self._on_failure(self, report)
         if self.max_bytes and size > self.max_bytes:
-            self._rotate()
+            self._rotate(size)
 
     def _keep(self, line: bytes) -> None:
-        if len(self._backlog) >= BACKLOG_MAX:
-            self._backlog.popleft()
+        backlog = self._backlog
+        while backlog and (
+            len(backlog) >= BACKLOG_MAX or self._backlog_size + len(line) > self.backlog_bytes
+        ):
+            self._backlog_size -= len(backlog.popleft())
             self.stats.dropped += 1
-        self._backlog.append(line)
-        self.stats.backlog = len(self._backlog)
+        backlog.append(line)
+        self._backlog_size += len(line)
+        self.stats.backlog = len(backlog)
 
     def _drain(self) -> bool:
         try:
             while self._backlog:
                 self._append(self._backlog[0])
-                self._backlog.popleft()
+                self._backlog_size -= len(self._backlog.popleft())
                 self.stats.written += 1
         except OSError as exc:
             self._failed(exc)
@@ -231,13 +252,21 @@ class FileSink:
         fd = os.open(self.path, _OPEN_FLAGS, FILE_MODE)
         st = os.fstat(fd)
         self._fd, self._ino = fd, (st.st_dev, st.st_ino)
+        if not self._pruned_at_start and self.max_age_s and self._rotates():
+            # Age retention also applies to a process that never rotates.
+            self._pruned_at_start = True
+            self._compress_later()
         return fd
+
+    def _rotates(self) -> bool:
+        return bool(self.max_bytes or self.rotate_interval_s)
 
     def _append(self, line: bytes) -> int:
         """Write ``line`` to the file now at ``path``; return the file's size
         after it (as far as this process knows)."""
         fd = self._fd if self._fd >= 0 else self._open()
         while True:
+            period_due = False
             fcntl.flock(fd, fcntl.LOCK_SH)
             try:
                 try:
@@ -245,17 +274,30 @@ class FileSink:
                 except FileNotFoundError:
                     st = None
                 if st is not None and (st.st_dev, st.st_ino) == self._ino:
-                    if self._torn:
-                        # A failed write left part of a line: end it, so the
-                        # fragment stays a line of its own (verify reports it)
-                        # and this line parses.
-                        line = b"\n" + line
-                    self._write_all(fd, line)
-                    self._torn = False
-                    return st.st_size + len(line)
+                    if self.rotate_interval_s and self._from_past_period(st):
+                        period_due = True
+                    else:
+                        if self._torn:
+                            # A failed write left part of a line: end it, so the
+                            # fragment stays a line of its own (verify reports it)
+                            # and this line parses.
+                            line = b"\n" + line
+                        self._write_all(fd, line)
+                        self._torn = False
+                        return st.st_size + len(line)
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
+            if period_due:
+                # The file holds lines of an earlier period: rotate before this
+                # line goes in (waiting for the exclusive lock: once a period).
+                self._rename_if(self._from_past_period, blocking=True)
             fd = self._open()
+
+    def _from_past_period(self, st: os.stat_result) -> bool:
+        """The file was last written before the current period began (its
+        mtime, to the file system's timestamp granularity)."""
+        start = period_start_ns(time.time_ns(), self.rotate_interval_s)
+        return st.st_size > 0 and st.st_mtime_ns < start
 
     def _write_all(self, fd: int, line: bytes) -> None:
         view = memoryview(line)
@@ -269,6 +311,43 @@ class FileSink:
             if written == 0:
                 raise OSError("write() wrote nothing")
             view = view[written:]
+
+    # -- durability --------------------------------------------------------------
+
+    def _synced(self) -> None:
+        """After a write: fsync now, or mark the file for the periodic fsync."""
+        if self.durability.every_line:
+            try:
+                os.fsync(self._fd)
+            except OSError as exc:
+                self._failed(exc)
+            return
+        self._dirty = True
+        if self._syncer is None:
+            self._syncer = PeriodicSync(
+                self.durability.interval_ms, self.sync, name="eventlog-fsync"
+            )
+            if not self._syncer.start():
+                self._syncer = None
+                self._close_fd()  # interpreter exit: sync now
+
+    def sync(self) -> None:
+        """``fsync()`` the open file if lines were written since the last one."""
+        with self._lock:
+            if not self._dirty or self._fd < 0:
+                return
+            self._dirty = False
+            try:
+                fd = os.dup(self._fd)
+            except OSError:
+                return
+        try:  # outside the lock: writers do not wait for the disk
+            os.fsync(fd)
+        except OSError as exc:
+            with contextlib.suppress(Exception):
+                print(f"eventlog: cannot fsync {self.path}: {exc}", file=sys.stderr, flush=True)
+        finally:
+            os.close(fd)
 
     # -- failures ----------------------------------------------------------------
 
@@ -297,62 +376,54 @@ class FileSink:
 
     # -- rotation ----------------------------------------------------------------
 
-    def _rotate(self) -> None:
+    def _rotate(self, size: int) -> None:
         """Rename the live file if it is still over the limit; never raises."""
         try:
             with self._lock:
-                target = self._rename_if_due()
+                self._rename_if(
+                    lambda st: st.st_size > self.max_bytes,
+                    blocking=size > _OVERSHOOT * self.max_bytes,
+                )
         except OSError as exc:
             self._failed(exc)
-            return
-        if target is not None:
-            self.stats.rotations += 1
-            self._compress_later(target)
 
-    def _rename_if_due(self) -> Path | None:
+    def _rename_if(self, due: Callable[[os.stat_result], bool], *, blocking: bool) -> None:
+        """Under the exclusive flock (which waits for writes in flight), rename
+        the live file if it is still ours and ``due``; then compress it later.
+        Without ``blocking`` give up when the lock is taken: the next write
+        over the limit tries again."""
         fd = self._fd
         if fd < 0:
-            return None
+            return
         try:
-            # Not blocking: under constant writes from other processes an
-            # exclusive flock can wait long; the next write over the limit
-            # tries again.
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            return None
+            return
         try:
             try:
                 st = os.lstat(self.path)
             except FileNotFoundError:
-                return None
-            if (st.st_dev, st.st_ino) != self._ino or st.st_size <= self.max_bytes:
-                return None  # another process rotated first
-            target = rotated_name(self.path)
-            os.rename(self.path, target)
-            return target
+                return
+            if (st.st_dev, st.st_ino) != self._ino or not due(st):
+                return  # another process rotated first
+            os.rename(self.path, rotated_name(self.path))
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
+        self.stats.rotations += 1
+        self._compress_later()
 
-    def _compress_later(self, target: Path) -> None:
+    def _compress_later(self) -> None:
         thread = threading.Thread(
-            target=self._compress_and_prune, args=(target,), name="eventlog-gzip", daemon=True
+            target=compress_and_prune,
+            args=(self.path, self.backup_count, self.max_age_s),
+            name="eventlog-gzip",
+            daemon=True,
         )
         try:
             thread.start()
         except RuntimeError:  # interpreter shutting down: the next rotation compresses it
             return
         self._compressor = thread
-
-    def _compress_and_prune(self, target: Path) -> None:
-        try:
-            sweep_stale_tmp(self.path)
-            for path in rotated_files(self.path):
-                if not path.name.endswith(".gz"):
-                    compress(path)
-            prune(self.path, self.backup_count)
-        except OSError as exc:
-            with contextlib.suppress(Exception):
-                print(f"eventlog: cannot compress {target}: {exc}", file=sys.stderr, flush=True)
 
     def wait(self) -> None:
         """Wait for a background compression to finish (tests, shutdown)."""
@@ -361,52 +432,22 @@ class FileSink:
             thread.join()
 
     def close(self) -> None:
-        """Close the descriptor; a later write reopens it."""
+        """Write what the backlog holds if it can, sync per the durability
+        policy, and close the descriptor; a later write reopens it."""
         with self._lock:
+            if self._backlog:
+                self._drain()
+            if self._syncer is not None:
+                self._syncer.stop()
+                self._syncer = None
             self._close_fd()
-
-
-def compress(path: Path) -> None:
-    """Gzip ``path`` to ``path.gz`` (through a ``.tmp`` name, so a reader never
-    sees half a file) and remove ``path``. A reader or shipper that still has
-    ``path`` open keeps reading it to its end."""
-    final = path.with_name(path.name + ".gz")
-    if final.exists():
-        path.unlink(missing_ok=True)
-        return
-    tmp = path.with_name(f"{path.name}.gz.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        with path.open("rb") as src:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
-            with (
-                open(fd, "wb") as raw,
-                gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6) as dst,
-            ):
-                shutil.copyfileobj(src, dst, 1 << 20)
-        os.replace(tmp, final)
-    except FileNotFoundError:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        return  # another process compressed it first
-    path.unlink(missing_ok=True)
-
-
-def sweep_stale_tmp(path: Path, older_than_s: float = 3600.0) -> None:
-    """Remove compression temporaries of ``path`` left by a process that died
-    mid-compression (older than ``older_than_s``)."""
-    cutoff = time.time() - older_than_s
-    with contextlib.suppress(OSError):
-        for tmp in path.parent.glob(path.name + ".*.tmp"):
-            with contextlib.suppress(OSError):
-                if tmp.stat().st_mtime < cutoff:
-                    tmp.unlink()
-
-
-def prune(path: Path, keep: int) -> None:
-    """Delete the oldest rotated files of ``path`` beyond ``keep``."""
-    files = rotated_files(path)
-    for old in files[: max(0, len(files) - keep)]:
-        old.unlink(missing_ok=True)
+        if self._backlog:
+            with contextlib.suppress(Exception):
+                print(
+                    f"eventlog: {len(self._backlog)} line(s) for {self.path} could not be written",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
 
 _live_sinks: weakref.WeakSet[FileSink] = weakref.WeakSet()
@@ -415,6 +456,15 @@ _live_sinks: weakref.WeakSet[FileSink] = weakref.WeakSet()
 def _after_fork_in_child() -> None:
     for sink in list(_live_sinks):
         sink._after_fork_in_child()
+
+
+@atexit.register
+def _at_exit() -> None:
+    """Drain backlogs and sync files of every sink at interpreter exit."""
+    for sink in list(_live_sinks):
+        if sink._backlog or sink._dirty:
+            with contextlib.suppress(Exception):
+                sink.close()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,0 +1,160 @@
+"""Rotated files of a live log file: their names, listing, compression and retention.
+
+A live file ``events.jsonl`` is rotated by renaming it to
+``events.jsonl.<UTC time of the rotation>`` (``-N`` added when the name is
+taken), which sorts by age; it is then gzipped to ``….gz`` through a private
+temporary, and the oldest rotated files beyond ``backup_count`` or older than
+``max_age_s`` are deleted. Nothing here runs on the request path: the sink
+calls :func:`compress_and_prune` from a background thread.
+
+Time-based rotation uses periods aligned on the Unix epoch (UTC): hourly
+periods start on the hour, daily ones at midnight UTC, and an interval of
+600 s at :00, :10, :20...; every process computes the same boundaries without
+talking to the others.
+"""
+
+from __future__ import annotations
+
+import calendar
+import contextlib
+import gzip
+import os
+import re
+import shutil
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Final
+
+from eventlog import _clock
+
+__all__ = [
+    "ROTATED_SUFFIX",
+    "compress",
+    "compress_and_prune",
+    "period_start_ns",
+    "prune",
+    "rotated_files",
+    "rotated_name",
+]
+
+FILE_MODE: Final = 0o640
+ROTATED_SUFFIX: Final = re.compile(
+    r"\.(?P<stamp>\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{6}Z)(?:-(?P<n>\d+))?(?P<gz>\.gz)?"
+)
+
+
+def rotated_name(path: Path) -> Path:
+    """The name a live file gets when rotated now: ``<name>.<UTC time>``, which
+    sorts by age (``events.jsonl.2026-11-23T10-15-00.123456Z``)."""
+    stamp = _clock.format_ns(time.time_ns()).replace(":", "-")
+    target = path.with_name(f"{path.name}.{stamp}")
+    n = 1
+    while target.exists() or target.with_name(target.name + ".gz").exists():
+        target = path.with_name(f"{path.name}.{stamp}-{n}")
+        n += 1
+    return target
+
+
+def rotated_files(path: Path) -> list[Path]:
+    """Rotated files of the live file ``path``, oldest first.
+
+    Only names this sink makes count (``<name>.<UTC stamp>[-N][.gz]``), so a
+    ``events.jsonl.bak`` is never read or pruned. A file caught between
+    compression and the removal of the original is listed once, as the
+    ``.gz`` (both are complete, the original is about to go).
+    """
+    try:
+        candidates = [p for p in path.parent.iterdir() if p.name.startswith(path.name + ".")]
+    except OSError:
+        return []
+    found: dict[tuple[str, int], Path] = {}
+    for candidate in candidates:
+        match = ROTATED_SUFFIX.fullmatch(candidate.name[len(path.name) :])
+        if match is None:
+            continue
+        key = (match["stamp"], int(match["n"] or 0))
+        if key not in found or match["gz"]:
+            found[key] = candidate
+    return [found[key] for key in sorted(found)]
+
+
+def rotated_at(live: Path, rotated: Path) -> float | None:
+    """The UTC time (epoch seconds) in the name of ``rotated``, a rotated file of
+    ``live``: when it was rotated, so no line in it is newer."""
+    match = ROTATED_SUFFIX.fullmatch(rotated.name[len(live.name) :])
+    if match is None:
+        return None
+    stamp = match["stamp"]  # 2026-11-23T10-15-00.123456Z
+    whole = calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H-%M-%S"))
+    return whole + int(stamp[20:26]) / 1e6
+
+
+def period_start_ns(now_ns: int, interval_s: int) -> int:
+    """Start of the rotation period (of ``interval_s`` seconds, aligned on the
+    Unix epoch, UTC) that contains ``now_ns``."""
+    interval_ns = interval_s * 1_000_000_000
+    return now_ns - now_ns % interval_ns
+
+
+def compress(path: Path) -> None:
+    """Gzip ``path`` to ``path.gz`` (through a ``.tmp`` name, so a reader never
+    sees half a file) and remove ``path``. A reader or shipper that still has
+    ``path`` open keeps reading it to its end."""
+    final = path.with_name(path.name + ".gz")
+    if final.exists():
+        path.unlink(missing_ok=True)
+        return
+    tmp = path.with_name(f"{path.name}.gz.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        with path.open("rb") as src:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+            with (
+                open(fd, "wb") as raw,
+                gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6) as dst,
+            ):
+                shutil.copyfileobj(src, dst, 1 << 20)
+        os.replace(tmp, final)
+    except FileNotFoundError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        return  # another process compressed it first
+    path.unlink(missing_ok=True)
+
+
+def sweep_stale_tmp(path: Path, older_than_s: float = 3600.0) -> None:
+    """Remove compression temporaries of ``path`` left by a process that died
+    mid-compression (older than ``older_than_s``)."""
+    cutoff = time.time() - older_than_s
+    with contextlib.suppress(OSError):
+        for tmp in path.parent.glob(path.name + ".*.tmp"):
+            with contextlib.suppress(OSError):
+                if tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
+
+
+def prune(path: Path, keep: int, max_age_s: float = 0.0) -> None:
+    """Delete the oldest rotated files of ``path`` beyond ``keep``, and those
+    rotated more than ``max_age_s`` seconds ago (when ``max_age_s`` > 0)."""
+    files = rotated_files(path)
+    old = files[: max(0, len(files) - keep)]
+    if max_age_s > 0:
+        cutoff = time.time() - max_age_s
+        old += [p for p in files[len(old) :] if (rotated_at(path, p) or float("inf")) < cutoff]
+    for file in old:
+        file.unlink(missing_ok=True)
+
+
+def compress_and_prune(path: Path, keep: int, max_age_s: float = 0.0) -> None:
+    """Gzip every rotated file of ``path`` not yet compressed, then prune; a
+    failure is reported on stderr, never raised (this runs in a thread)."""
+    try:
+        sweep_stale_tmp(path)
+        for rotated in rotated_files(path):
+            if not rotated.name.endswith(".gz"):
+                compress(rotated)
+        prune(path, keep, max_age_s)
+    except OSError as exc:
+        with contextlib.suppress(Exception):
+            print(f"eventlog: cannot compress or prune {path}: {exc}", file=sys.stderr, flush=True)
