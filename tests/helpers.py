@@ -126,14 +126,15 @@ def child_env(directory: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_writers(env: dict[str, str], processes: int, count: int) -> None:
+def run_writers(env: dict[str, str], processes: int, count: int, script: str = WRITER) -> None:
     """Run ``processes`` OS processes sending ``count`` events each (sender
-    ``w0``, ``w1``...) through the real pipeline, and wait for them."""
+    ``w0``, ``w1``...) through the real pipeline, and wait for them. ``script``
+    gets the sender and the count as ``sys.argv[1:3]``."""
     import subprocess
     import sys
 
     writers = [
-        subprocess.Popen([sys.executable, "-c", WRITER, f"w{i}", str(count)], cwd=ROOT, env=env)
+        subprocess.Popen([sys.executable, "-c", script, f"w{i}", str(count)], cwd=ROOT, env=env)
         for i in range(processes)
     ]
     for proc in writers:
