@@ -126,6 +126,8 @@ EVENTLOG_QUEUE_FULL = _env_value("EVENTLOG_QUEUE_FULL")  # "block" or "drop"
 EVENTLOG_ROTATION = _env_value("EVENTLOG_ROTATION")  # "size" or "external"
 EVENTLOG_ROTATE_INTERVAL = _env_value("EVENTLOG_ROTATE_INTERVAL")  # s, "hourly", "daily"
 EVENTLOG_MAX_AGE_DAYS = _env_value("EVENTLOG_MAX_AGE_DAYS")
+# "native" (default) or "ecs": Elastic Common Schema field names in events.jsonl.
+EVENTLOG_FORMAT = os.environ.get("EVENTLOG_FORMAT") or "native"
 
 # Models whose every committed change becomes a model.* line (see README).
 EVENTLOG_MODELS = ["speedy.Employees", "speedy.Shifts", "speedy.UserFSM"]

@@ -64,6 +64,14 @@ def check_settings(app_configs: Any = None, **_kwargs: Any) -> list[checks.Check
                 "EVENTLOG_MASK_FIELDS must be a list of non-empty strings.", id="eventlog.E005"
             )
         )
+    fmt = getattr(settings, "EVENTLOG_FORMAT", None)
+    if fmt is not None and (not isinstance(fmt, str) or fmt.lower() not in _conf.FORMATS):
+        errors.append(
+            checks.Error(
+                f"EVENTLOG_FORMAT must be one of {', '.join(_conf.FORMATS)}, not {fmt!r}.",
+                id="eventlog.E030",
+            )
+        )
     path = _conf.directory()
     if path.exists() and not path.is_dir():
         errors.append(

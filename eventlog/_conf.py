@@ -27,6 +27,7 @@ WRITERS: Final = ("sync", "background")
 QUEUE_FULL: Final = ("block", "drop")
 ROTATIONS: Final = ("size", "external")
 NAMED_INTERVALS: Final = {"hourly": 3600, "daily": 86400}
+FORMATS: Final = ("native", "ecs")
 DEFAULT_MASK_FIELDS: Final = ("password", "passwd", "token", "secret", "api_key", "apikey")
 
 
@@ -227,3 +228,12 @@ def max_age_days() -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         return 0.0
     return float(value)
+
+
+def output_format() -> str:
+    """``EVENTLOG_FORMAT``: ``"native"`` (default: the contract's keys) or
+    ``"ecs"`` (Elastic Common Schema field names, see :mod:`eventlog._ecs`)."""
+    value = _get("EVENTLOG_FORMAT", "native")
+    if isinstance(value, str) and value.lower() in FORMATS:
+        return value.lower()
+    return "native"

@@ -15,8 +15,10 @@ Processors, in order:
    event's own keys (a key that would overwrite the envelope or the sink's
    ``stream``/``seq``/``hash`` is moved under ``extra``);
 2. masking of secret-looking keys at any depth;
-3. the capture hook of :func:`eventlog.testing.capture_events`;
-4. :func:`eventlog._values.render`: orjson, capped.
+3. the capture hook of :func:`eventlog.testing.capture_events` (which so
+   always sees the native format);
+4. with ``EVENTLOG_FORMAT = "ecs"``, :func:`eventlog._ecs.to_ecs`;
+5. :func:`eventlog._values.render`: orjson, capped.
 
 The sink then adds ``stream``, ``seq`` and ``hash`` and appends the line.
 """
@@ -36,7 +38,7 @@ from typing import Any, Final
 import structlog
 from django.db import transaction
 
-from eventlog import _clock, _conf, _context, _keys
+from eventlog import _clock, _conf, _context, _ecs, _keys
 from eventlog._sink import FileSink, Sink
 from eventlog._values import Masker, render
 from eventlog._writer import BackgroundWriter, install_sigterm_handler
@@ -186,6 +188,10 @@ def _capture(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, 
     return event_dict
 
 
+def _to_ecs(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    return _ecs.to_ecs(event_dict)
+
+
 def _render(_logger: Any, _name: str, event_dict: dict[str, Any]) -> bytes:
     return render(event_dict, _cap)
 
@@ -203,7 +209,10 @@ def configure() -> None:
     wrapper: Any = structlog.make_filtering_bound_logger(_conf.level())
     # The class is instantiated directly (BoundLoggerBase's constructor) rather
     # than through structlog.configure(), which is global and the project's.
-    _logger = wrapper(target, [add_envelope, _mask, _capture, _render], {})
+    processors: list[Any] = [add_envelope, _mask, _capture, _render]
+    if _conf.output_format() == "ecs":
+        processors.insert(-1, _to_ecs)
+    _logger = wrapper(target, processors, {})
 
 
 def emit(

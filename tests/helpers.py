@@ -8,21 +8,34 @@ from typing import Any
 
 import orjson
 
-from eventlog import _integrity
+from eventlog import _integrity, schema
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 UUID7 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 LEVELS = {"debug", "info", "warning", "error", "critical"}
 
 
-def raw_lines(directory: Path, name: str = "events.jsonl") -> list[bytes]:
-    """The raw lines of the live file (empty when it does not exist)."""
+def assert_schema(lines: list[bytes]) -> None:
+    """Every line is valid against eventlog/schema/event-v1.json (ECS lines in
+    their native form)."""
+    for line in lines:
+        problem = schema.error(line)
+        assert problem is None, f"{line[:300]!r}: {problem}"
+
+
+def raw_lines(directory: Path, name: str = "events.jsonl", *, valid: bool = True) -> list[bytes]:
+    """The raw lines of the live file (empty when it does not exist); lines of
+    ``events.jsonl`` are checked against the JSON Schema unless ``valid=False``
+    (tests that write lines which are not events on purpose)."""
     path = directory / name
     if not path.exists():
         return []
     data = path.read_bytes()
     assert data == b"" or data.endswith(b"\n"), "file ends with a torn line"
-    return data.splitlines(keepends=True)
+    lines = data.splitlines(keepends=True)
+    if valid and name == "events.jsonl":
+        assert_schema(lines)
+    return lines
 
 
 def read(
@@ -65,8 +78,9 @@ def assert_chains(lines: list[bytes], key: bytes | None = None) -> None:
         previous[stream] = digest
 
 
-def all_lines(directory: Path, name: str = "events.jsonl") -> list[bytes]:
-    """Every line of the rotated (gzip or plain) files, oldest first, then the live file."""
+def all_lines(directory: Path, name: str = "events.jsonl", *, valid: bool = True) -> list[bytes]:
+    """Every line of the rotated (gzip or plain) files, oldest first, then the
+    live file; schema-checked like :func:`raw_lines`."""
     import gzip
 
     from eventlog._sink import rotated_files
@@ -78,7 +92,9 @@ def all_lines(directory: Path, name: str = "events.jsonl") -> list[bytes]:
             data = f.read()
         assert data.endswith(b"\n"), path
         out.extend(data.splitlines(keepends=True))
-    return out + raw_lines(directory, name)
+    if valid and name == "events.jsonl":
+        assert_schema(out)
+    return out + raw_lines(directory, name, valid=valid)
 
 
 ROOT = Path(__file__).resolve().parent.parent
