@@ -18,8 +18,13 @@ line is skipped; without a callback they are issued as
 :class:`BadLineWarning` warnings. ``lineno`` is 1-based, or 0 when the
 problem concerns the whole file.
 
-The module depends on orjson and :mod:`eventlog._sink` only, not on Django
-settings, so it works in a plain Python script too.
+Lines written with ``EVENTLOG_FORMAT = "ecs"`` are given in their native
+form (:func:`eventlog._ecs.to_native`), so filters and printers work on both
+formats alike; the raw line is yielded as it is in the file.
+
+The module depends on orjson, :mod:`eventlog._sink` and
+:mod:`eventlog._ecs` only, not on Django settings, so it works in a plain
+Python script too.
 
 A reader takes a snapshot of a directory that writers keep changing: a
 rotation or compression that happens while it reads is followed (a file
@@ -47,6 +52,7 @@ from typing import Any, Final
 
 import orjson
 
+from eventlog._ecs import is_ecs, to_native
 from eventlog._sink import ROTATED_SUFFIX, rotated_files
 
 __all__ = [
@@ -69,6 +75,7 @@ MAX_LINE_BYTES: Final = 16 * 1024 * 1024
 (the writers' cap is 64 KiB by default)."""
 
 _TS_PREFIX: Final = b'{"timestamp":"'
+_ECS_PREFIX: Final = b'{"@timestamp":"'
 _TS_LEN: Final = len("2026-11-23T10:15:00.123456Z")
 _RFC3339: Final = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)"
@@ -332,8 +339,11 @@ class Filter:
         """False when the raw line certainly does not match; true otherwise.
 
         Looks for the compact ``"key":value`` forms orjson writes, and at the
-        leading ``timestamp`` for ``since``/``until``.
+        leading ``timestamp`` for ``since``/``until``. ECS lines (other key
+        names) are always left to :meth:`matches`.
         """
+        if line.startswith(_ECS_PREFIX):
+            return True
         for alternatives in self._needles:
             if not any(needle in line for needle in alternatives):
                 return False
@@ -411,12 +421,13 @@ def _salvage(line: bytes) -> tuple[bytes, dict[str, Any]] | None:
     so each occurrence is the start of an object; the first one that parses
     to the end of the line is the line that followed the fragment.
     """
-    start = line.find(_TS_PREFIX, 1)
+    prefix = _ECS_PREFIX if _ECS_PREFIX in line else _TS_PREFIX
+    start = line.find(prefix, 1)
     while start > 0:
         try:
             value = orjson.loads(line[start:])
         except orjson.JSONDecodeError:
-            start = line.find(_TS_PREFIX, start + 1)
+            start = line.find(prefix, start + 1)
             continue
         return (line[start:], value) if isinstance(value, dict) else None
     return None
@@ -447,6 +458,8 @@ def _file_events(
         if not isinstance(value, dict):
             report(path, lineno, f"not a JSON object but {type(value).__name__}: skipped")
             continue
+        if is_ecs(value):
+            value = to_native(value)
         if flt is None or flt.matches(value):
             yield line, value
 

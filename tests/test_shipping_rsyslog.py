@@ -18,7 +18,6 @@ import subprocess
 import threading
 import time
 from collections import Counter
-
 from pathlib import Path
 
 import orjson
