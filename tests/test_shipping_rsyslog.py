@@ -18,7 +18,6 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 
 import orjson
 import pytest
@@ -156,9 +155,6 @@ def test_rsyslog_forwards_every_line_exactly_once_across_rotations(tmp_path, eve
         errors.close()
         collector.close(timeout=30)
     received = collector.lines()
-    if os.environ.get("SHIP_DEBUG"):
-        Path(os.environ["SHIP_DEBUG"]).write_bytes(b"".join(received))
-        shutil.copytree(eventlog_dir, os.environ["SHIP_DEBUG"] + ".logs")
 
     assert len(written) == PROCESSES * COUNT + 1
     assert len(list(eventlog_dir.glob("events.jsonl.*.gz"))) >= 10  # rotations happened
