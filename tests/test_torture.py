@@ -77,7 +77,15 @@ def test_writers_killed_with_sigkill_leave_only_whole_lines_that_verify(tmp_path
     ]
     try:
         deadline = time.monotonic() + 120
-        while len(rotated_files(logs / "events.jsonl")) < 40 and time.monotonic() < deadline:
+        seen: set[int] = set()  # writers seen writing (a loaded machine starts them late)
+        while time.monotonic() < deadline:
+            try:
+                live = (logs / "events.jsonl").read_bytes()
+            except FileNotFoundError:
+                live = b""
+            seen.update(i for i in range(4) if f'"sender":"w{i}"'.encode() in live)
+            if len(seen) == 4 and len(rotated_files(logs / "events.jsonl")) >= 40:
+                break
             time.sleep(0.05)
     finally:
         for proc in writers:
