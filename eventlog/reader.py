@@ -36,14 +36,18 @@ make it miss the lines of that one file.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import gzip
+import heapq
 import io
 import os
 import re
+import time
 import warnings
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from fnmatch import fnmatchcase
@@ -52,23 +56,42 @@ from typing import Any, Final
 
 import orjson
 
+from eventlog import _history
 from eventlog._ecs import is_ecs, to_native
+from eventlog._history import ObjectState
 from eventlog._sink import ROTATED_SUFFIX, rotated_files
 
 __all__ = [
     "BadLineWarning",
+    "Directories",
     "Filter",
+    "ObjectState",
     "OnBadLine",
+    "Progress",
+    "directories",
+    "follow",
+    "follow_batches",
     "iter_events",
     "iter_lines",
     "iter_paths",
     "last_events",
     "log_files",
+    "object_events",
     "parse_time",
+    "state_at",
 ]
 
 OnBadLine = Callable[[Path, int, str], None]
 """``on_bad_line(path, lineno, reason)``: called for each skipped line."""
+
+Progress = Callable[[int], None]
+"""``progress(nbytes)``: called now and then with how many more bytes of the
+files on disk (compressed bytes for gzip) were read, for a progress bar."""
+
+Directories = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
+"""One log directory, or several (one per host) whose events are merged by time."""
+
+_PROGRESS_EVERY: Final = 4095  # lines between progress calls, minus one (a mask)
 
 MAX_LINE_BYTES: Final = 16 * 1024 * 1024
 """Longer lines are reported and skipped rather than read into memory
@@ -213,7 +236,19 @@ def _open_exact(path: Path) -> io.BufferedIOBase:
     return path.open("rb")
 
 
-def _numbered_lines(path: Path, report: OnBadLine) -> Iterator[tuple[int, bytes]]:
+def _disk_position(stream: io.BufferedIOBase) -> int:
+    """How far into the file on disk ``stream`` has read (the compressed
+    bytes for gzip)."""
+    raw = getattr(stream, "fileobj", None) or stream
+    try:
+        return int(raw.tell())
+    except (OSError, ValueError):
+        return 0
+
+
+def _numbered_lines(
+    path: Path, report: OnBadLine, progress: Progress | None = None
+) -> Iterator[tuple[int, bytes]]:
     try:
         stream = _open(path)
     except FileNotFoundError:
@@ -222,10 +257,16 @@ def _numbered_lines(path: Path, report: OnBadLine) -> Iterator[tuple[int, bytes]
         report(path, 0, f"cannot open: {exc.strerror or exc}")
         return
     lineno = 0
+    told = 0
     with stream:
         try:
             while True:
                 line = stream.readline(MAX_LINE_BYTES)
+                if progress is not None and (not line or not lineno & _PROGRESS_EVERY):
+                    position = _disk_position(stream)
+                    if position > told:
+                        progress(position - told)
+                        told = position
                 if not line:
                     return
                 lineno += 1
@@ -433,35 +474,47 @@ def _salvage(line: bytes) -> tuple[bytes, dict[str, Any]] | None:
     return None
 
 
-def _file_events(
-    path: Path, flt: Filter | None, report: OnBadLine
-) -> Iterator[tuple[bytes, dict[str, Any]]]:
-    for lineno, line in _numbered_lines(path, report):
+def _parse(
+    path: Path, lineno: int, line: bytes, flt: Filter | None, report: OnBadLine
+) -> tuple[bytes, dict[str, Any]] | None:
+    """The ``(raw, event)`` of one whole line when it matches ``flt``, else
+    ``None``; bad lines are reported. Lines the prefilter rules out are not
+    decoded."""
+    if flt is not None and not flt.might_match(line):
+        return None
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        salvaged = _salvage(line)
+        if salvaged is None:
+            report(path, lineno, f"not valid JSON ({exc}): skipped")
+            return None
+        report(
+            path,
+            lineno,
+            f"not valid JSON ({exc}): skipped {len(line) - len(salvaged[0])} bytes "
+            "of a torn write before a whole line",
+        )
+        line, value = salvaged
         if flt is not None and not flt.might_match(line):
-            continue
-        try:
-            value = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            salvaged = _salvage(line)
-            if salvaged is None:
-                report(path, lineno, f"not valid JSON ({exc}): skipped")
-                continue
-            report(
-                path,
-                lineno,
-                f"not valid JSON ({exc}): skipped {len(line) - len(salvaged[0])} bytes "
-                "of a torn write before a whole line",
-            )
-            line, value = salvaged
-            if flt is not None and not flt.might_match(line):
-                continue
-        if not isinstance(value, dict):
-            report(path, lineno, f"not a JSON object but {type(value).__name__}: skipped")
-            continue
-        if is_ecs(value):
-            value = to_native(value)
-        if flt is None or flt.matches(value):
-            yield line, value
+            return None
+    if not isinstance(value, dict):
+        report(path, lineno, f"not a JSON object but {type(value).__name__}: skipped")
+        return None
+    if is_ecs(value):
+        value = to_native(value)
+    if flt is None or flt.matches(value):
+        return line, value
+    return None
+
+
+def _file_events(
+    path: Path, flt: Filter | None, report: OnBadLine, progress: Progress | None = None
+) -> Iterator[tuple[bytes, dict[str, Any]]]:
+    for lineno, line in _numbered_lines(path, report, progress):
+        found = _parse(path, lineno, line, flt, report)
+        if found is not None:
+            yield found
 
 
 def _key(path: Path) -> str:
@@ -485,12 +538,50 @@ def iter_paths(live: Path) -> Iterator[tuple[Path, bool]]:
         yield live, True
 
 
+def directories(directory: Directories) -> list[Path]:
+    """``directory`` as a list of paths: one path, or each of a sequence."""
+    if isinstance(directory, str | os.PathLike):
+        return [Path(directory)]
+    paths = [Path(d) for d in directory]
+    if not paths:
+        raise ValueError("no log directory given")
+    return paths
+
+
+def _time_key(item: tuple[bytes, Mapping[str, Any]]) -> str:
+    stamp = item[1].get("timestamp")
+    return stamp if isinstance(stamp, str) else ""
+
+
+def _merge(
+    sources: Sequence[Iterable[tuple[bytes, dict[str, Any]]]],
+) -> Iterator[tuple[bytes, dict[str, Any]]]:
+    """Events of several directories merged by ``timestamp``; each source's
+    own order is kept (lines of one directory are never reordered)."""
+    if len(sources) == 1:
+        return iter(sources[0])
+    return heapq.merge(*sources, key=_time_key)
+
+
+def _dir_events(
+    directory: Path,
+    name: str,
+    filter: Filter | None,
+    report: OnBadLine,
+    progress: Progress | None,
+) -> Iterator[tuple[bytes, dict[str, Any]]]:
+    for path, is_live in iter_paths(directory / name):
+        if is_live or filter is None or not filter.skips_file(path, name):
+            yield from _file_events(path, filter, report, progress)
+
+
 def iter_events(
-    directory: str | os.PathLike[str],
+    directory: Directories,
     *,
     name: str = "events.jsonl",
     filter: Filter | None = None,
     on_bad_line: OnBadLine | None = None,
+    progress: Progress | None = None,
 ) -> Iterator[tuple[bytes, dict[str, Any]]]:
     """``(raw line, parsed event)`` for every matching line of the log ``name``
     in ``directory``, oldest file first and in file order within a file.
@@ -500,30 +591,23 @@ def iter_events(
     :class:`BadLineWarning`) and skipped; so is a torn final line. With a
     ``since`` filter, rotated files whose name says they were rotated before
     ``since`` are not opened at all. A missing directory yields nothing.
+
+    Several directories (one per host, say) are read side by side and their
+    events merged by ``timestamp`` (each directory's own order is kept).
+    ``progress(nbytes)`` is called as the files are read (see
+    :data:`Progress`).
     """
     report = on_bad_line or _warn
-    for path, is_live in iter_paths(Path(directory) / name):
-        if is_live or filter is None or not filter.skips_file(path, name):
-            yield from _file_events(path, filter, report)
+    return _merge([_dir_events(d, name, filter, report, progress) for d in directories(directory)])
 
 
-def last_events(
-    directory: str | os.PathLike[str],
+def _last_in_dir(
+    directory: Path,
     n: int,
-    *,
-    name: str = "events.jsonl",
-    filter: Filter | None = None,
-    on_bad_line: OnBadLine | None = None,
+    name: str,
+    filter: Filter | None,
+    report: OnBadLine,
 ) -> list[tuple[bytes, dict[str, Any]]]:
-    """The last ``n`` matching events of :func:`iter_events`, oldest first.
-
-    Reads the newest file first and older files only while fewer than ``n``
-    events were found, so it is cheap on a long history; holds at most ``n``
-    events in memory.
-    """
-    if n <= 0:
-        return []
-    report = on_bad_line or _warn
     chunks: list[deque[tuple[bytes, dict[str, Any]]]] = []
     need = n
     for path in reversed(log_files(directory, name)):
@@ -535,3 +619,366 @@ def last_events(
         if need <= 0:
             break
     return [item for chunk in reversed(chunks) for item in chunk]
+
+
+def last_events(
+    directory: Directories,
+    n: int,
+    *,
+    name: str = "events.jsonl",
+    filter: Filter | None = None,
+    on_bad_line: OnBadLine | None = None,
+) -> list[tuple[bytes, dict[str, Any]]]:
+    """The last ``n`` matching events of :func:`iter_events`, oldest first.
+
+    Reads the newest file first and older files only while fewer than ``n``
+    events were found, so it is cheap on a long history; holds at most ``n``
+    events per directory in memory.
+    """
+    if n <= 0:
+        return []
+    report = on_bad_line or _warn
+    found = [_last_in_dir(d, n, name, filter, report) for d in directories(directory)]
+    merged = list(_merge(found))
+    return merged[-n:]
+
+
+def object_events(
+    directory: Directories,
+    model: str,
+    object_id: str,
+    *,
+    until: str | None = None,
+    on_bad_line: OnBadLine | None = None,
+    progress: Progress | None = None,
+) -> Iterator[dict[str, Any]]:
+    """The events about one object, oldest first: ``model.*`` lines of
+    ``model`` (``app_label.modelname``) naming ``object_id`` (bulk events
+    through ``object_ids``), ``state.changed`` and ``app.event`` lines about it.
+    Lines that cannot be about it are skipped before being decoded; ``until``
+    (anything :func:`parse_time` accepts) stops at events at or after it."""
+    flt = Filter(model=model, object_id=object_id, until=until)
+    for _raw, event in iter_events(
+        directory, filter=flt, on_bad_line=on_bad_line, progress=progress
+    ):
+        yield event
+
+
+def _just_after(stamp: str) -> str:
+    moment = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return _canonical(moment + timedelta(microseconds=1))
+
+
+def state_at(
+    directory: Directories,
+    model: str,
+    object_id: str,
+    *,
+    at: str | None = None,
+    event_id: str | None = None,
+    on_bad_line: OnBadLine | None = None,
+    progress: Progress | None = None,
+) -> ObjectState:
+    """The state of one object rebuilt from its events (see
+    :mod:`eventlog._history`): after all of them, after those at or before
+    ``at`` (anything :func:`parse_time` accepts), or after the event
+    ``event_id`` (``LookupError`` when the log has no such event about it)."""
+    model, object_id = str(model).lower(), str(object_id)
+    until = None if at is None else parse_time(at)
+    events = object_events(
+        directory,
+        model,
+        object_id,
+        until=None if until is None else _just_after(until),
+        on_bad_line=on_bad_line,
+        progress=progress,
+    )
+    return _history.replay(events, model, object_id, until=until, event_id=event_id)
+
+
+# -- following -----------------------------------------------------------------------
+
+_READ_CHUNK: Final = 1 << 16
+
+
+def _identity(st: os.stat_result) -> tuple[int, int]:
+    return st.st_dev, st.st_ino
+
+
+class _Tail:
+    """Follows the live file of one log across rotations.
+
+    The sink rotates by renaming the live file under an exclusive ``flock``
+    (no line enters it afterwards) and logrotate renames it without one
+    (writers notice at their next line, under a shared ``flock``). So when the
+    path stops naming the file being read: take and drop an exclusive
+    ``flock`` on it (writes in flight are done, later ones go to the new
+    file), read it to its end, then read the rotated files that appeared since
+    (other than the one just finished) and only then the new live file.
+
+    Why not a library (watchdog, inotify): polling one ``stat`` per interval
+    is portable, costs nothing, and a notification would still need the same
+    listing to catch files rotated between two reads.
+    """
+
+    def __init__(self, live: Path, flt: Filter | None, report: OnBadLine) -> None:
+        self.live = live
+        self.flt = flt
+        self.report = report
+        self.fd = -1
+        self.ident = (-1, -1)
+        self.pos = 0
+        self.lineno = 0
+        self.buf = b""
+        self.skipping = False  # inside a line longer than MAX_LINE_BYTES
+        self.seen: set[str] = set()
+
+    # -- files ---------------------------------------------------------------------
+
+    def _open_stable(self) -> tuple[int, list[Path]]:
+        """Open the live file (``-1`` when there is none) and list the rotated
+        files not seen yet, with no rotation in between: each of them is older
+        than the file opened."""
+        attempt = 0
+        while True:
+            try:
+                fd = os.open(self.live, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                fd = -1
+            except OSError as exc:
+                self.report(self.live, 0, f"cannot open: {exc.strerror or exc}")
+                fd = -1
+            new = [p for p in rotated_files(self.live) if _key(p) not in self.seen]
+            if fd < 0:
+                self.seen.update(_key(p) for p in new)
+                return fd, new
+            try:
+                still = _identity(os.stat(self.live)) == _identity(os.fstat(fd))
+            except OSError:
+                still = False
+            if still:
+                self.seen.update(_key(p) for p in new)
+                return fd, new
+            os.close(fd)  # rotated meanwhile: list again
+            attempt += 1
+            if attempt > 3:
+                time.sleep(0.001)
+
+    def _adopt(self, fd: int) -> None:
+        self.fd = fd
+        self.ident = _identity(os.fstat(fd))
+        self.pos = 0
+        self.lineno = 0
+        self.buf = b""
+        self.skipping = False
+
+    def _first_line(self) -> bytes:
+        """The first line of the open file (it never changes)."""
+        data = b""
+        while b"\n" not in data and len(data) < MAX_LINE_BYTES:
+            chunk = os.pread(self.fd, _READ_CHUNK, len(data))
+            if not chunk:
+                break
+            data += chunk
+        return data.split(b"\n", 1)[0]
+
+    def _is_same_file(self, path: Path, first: bytes) -> bool:
+        """Whether rotated file ``path`` is the file just finished: the same
+        inode, or (compressed since) the same first line, which holds a unique
+        ``event_id``."""
+        try:
+            if not path.name.endswith(".gz"):
+                return _identity(os.stat(path)) == self.ident
+        except OSError:
+            pass
+        for _lineno, line in _numbered_lines(path, lambda *_: None):
+            return line.rstrip(b"\n") == first
+        return first == b""
+
+    # -- reading -------------------------------------------------------------------
+
+    def _lines(self, final: bool = False) -> list[tuple[int, bytes]]:
+        """The whole lines appended to the open file since the last call; with
+        ``final`` (the file is rotated away) a trailing partial line is torn."""
+        out: list[tuple[int, bytes]] = []
+        if self.fd < 0:
+            return out
+        try:
+            size = os.fstat(self.fd).st_size
+        except OSError:
+            size = self.pos
+        if size < self.pos:
+            self.report(
+                self.live,
+                self.lineno,
+                "file truncated in place (copytruncate?): reading it again from its start; "
+                "lines may be lost or repeated",
+            )
+            self.pos, self.lineno, self.buf, self.skipping = 0, 0, b"", False
+        while True:
+            chunk = os.pread(self.fd, _READ_CHUNK, self.pos)
+            if not chunk:
+                break
+            self.pos += len(chunk)
+            data = self.buf + chunk
+            start = 0
+            while (end := data.find(b"\n", start)) >= 0:
+                self.lineno += 1
+                if self.skipping:
+                    self.skipping = False
+                else:
+                    out.append((self.lineno, data[start : end + 1]))
+                start = end + 1
+            self.buf = data[start:]
+            if len(self.buf) >= MAX_LINE_BYTES:
+                if not self.skipping:
+                    self.report(
+                        self.live,
+                        self.lineno + 1,
+                        f"line longer than {MAX_LINE_BYTES} bytes: skipped",
+                    )
+                self.skipping, self.buf = True, b""
+        if final and self.buf and not self.skipping:
+            self.report(self.live, self.lineno + 1, "incomplete final line (no newline): skipped")
+            self.buf = b""
+        return out
+
+    def _events(self, lines: list[tuple[int, bytes]]) -> list[tuple[bytes, dict[str, Any]]]:
+        out = []
+        for lineno, line in lines:
+            found = _parse(self.live, lineno, line, self.flt, self.report)
+            if found is not None:
+                out.append(found)
+        return out
+
+    def _rotated(self) -> bool:
+        try:
+            return _identity(os.stat(self.live)) != self.ident
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+
+    # -- the two entry points ------------------------------------------------------
+
+    def start(self, n: int) -> list[tuple[bytes, dict[str, Any]]]:
+        """Open the live file; the last ``n`` matching events so far."""
+        fd, older = self._open_stable()
+        current: list[tuple[bytes, dict[str, Any]]] = []
+        if fd >= 0:
+            self._adopt(fd)
+            current = self._events(self._lines())
+        if n <= 0:
+            return []
+        found = deque(current, maxlen=n)
+        chunks = [found]
+        need = n - len(found)
+        for path in reversed(older):
+            if need <= 0:
+                break
+            chunk = deque(_file_events(path, self.flt, self.report), maxlen=need)
+            chunks.append(chunk)
+            need -= len(chunk)
+        return [item for chunk in reversed(chunks) for item in chunk]
+
+    def poll(self) -> list[tuple[bytes, dict[str, Any]]]:
+        """The matching events written since the last call, in file order."""
+        out: list[tuple[bytes, dict[str, Any]]] = []
+        if self.fd < 0:
+            fd, new = self._open_stable()
+            for path in new:
+                out.extend(_file_events(path, self.flt, self.report))
+            if fd < 0:
+                return out
+            self._adopt(fd)
+        out.extend(self._events(self._lines()))
+        if out or not self._rotated():
+            return out
+        # Rotated: let writes in flight on the old file finish, then drain it.
+        with contextlib.suppress(OSError):
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        out.extend(self._events(self._lines(final=True)))
+        first = self._first_line()
+        fd, new = self._open_stable()
+        if new and self._is_same_file(new[0], first):
+            new = new[1:]
+        os.close(self.fd)
+        self.fd = -1
+        for path in new:
+            out.extend(_file_events(path, self.flt, self.report))
+        if fd >= 0:
+            self._adopt(fd)
+            out.extend(self._events(self._lines()))
+        return out
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def follow_batches(
+    directory: Directories,
+    *,
+    name: str = "events.jsonl",
+    filter: Filter | None = None,
+    on_bad_line: OnBadLine | None = None,
+    n: int = 0,
+    interval: float = 0.2,
+    stop: Callable[[], bool] | None = None,
+) -> Iterator[list[tuple[bytes, dict[str, Any]]]]:
+    """Like :func:`follow`, in batches: each list holds what was found in one
+    look at the files (never empty), so a caller can flush after each."""
+    report = on_bad_line or _warn
+    tails = [_Tail(d / name, filter, report) for d in directories(directory)]
+    try:
+        first = [t.start(n) for t in tails]
+        backlog = list(_merge(first))[-n:] if n > 0 else []
+        if backlog:
+            yield backlog
+        while stop is None or not stop():
+            batch = list(_merge([t.poll() for t in tails]))
+            if batch:
+                yield batch
+            else:
+                time.sleep(interval)
+    finally:
+        for t in tails:
+            t.close()
+
+
+def follow(
+    directory: Directories,
+    *,
+    name: str = "events.jsonl",
+    filter: Filter | None = None,
+    on_bad_line: OnBadLine | None = None,
+    n: int = 0,
+    interval: float = 0.2,
+    stop: Callable[[], bool] | None = None,
+) -> Iterator[tuple[bytes, dict[str, Any]]]:
+    """The last ``n`` matching events, then each matching event as it is
+    written, until ``stop()`` is true (checked every ``interval`` seconds when
+    idle) or the generator is closed.
+
+    Follows the live file across the sink's rotations and renames by
+    logrotate without losing or repeating a line: rotated files that appear
+    are read in order (compressed or not) before the new live file. A line
+    being written is read once its ``\\n`` is there; a final line without
+    one in a file that was rotated away is torn and reported. A live file
+    truncated in place (copytruncate, which loses lines anyway) is read again
+    from its start, with a report. Files pruned before they could be read are
+    lost to the follower. With several directories each is followed and the
+    events found in one look are merged by time.
+    """
+    for batch in follow_batches(
+        directory,
+        name=name,
+        filter=filter,
+        on_bad_line=on_bad_line,
+        n=n,
+        interval=interval,
+        stop=stop,
+    ):
+        yield from batch
