@@ -892,7 +892,7 @@ class _Tail:
                 return out
             self._adopt(fd)
         out.extend(self._events(self._lines()))
-        if out or not self._rotated():
+        if not self._rotated():
             return out
         # Rotated: let writes in flight on the old file finish, then drain it.
         with contextlib.suppress(OSError):
@@ -964,7 +964,10 @@ def follow(
 
     Follows the live file across the sink's rotations and renames by
     logrotate without losing or repeating a line: rotated files that appear
-    are read in order (compressed or not) before the new live file. A line
+    are read in order (compressed or not) before the new live file. Files
+    renamed to names the sink does not make (logrotate's ``events.jsonl.1``)
+    cannot be found again, so of those at most one rename per look is
+    followed, which daily logrotate runs never come near. A line
     being written is read once its ``\\n`` is there; a final line without
     one in a file that was rotated away is torn and reported. A live file
     truncated in place (copytruncate, which loses lines anyway) is read again

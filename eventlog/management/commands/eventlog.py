@@ -394,16 +394,20 @@ def _raise_terminated(_signum: int, _frame: FrameType | None) -> None:
 
 @contextlib.contextmanager
 def _until_signalled() -> Iterator[None]:
-    """Turn SIGTERM into :class:`_Terminated` inside the block (main thread
-    only; elsewhere signals cannot be handled and the block runs as is)."""
+    """Inside the block SIGTERM raises :class:`_Terminated` and SIGINT raises
+    KeyboardInterrupt, even when the process started with SIGINT ignored (a
+    background job of a shell script); both are restored afterwards. Main
+    thread only: elsewhere signals cannot be handled and the block runs as is."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    previous_term = signal.signal(signal.SIGTERM, _raise_terminated)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous_term)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 class _BadLines:
