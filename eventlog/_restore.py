@@ -144,7 +144,7 @@ def plan(model: type[models.Model], pk_text: str, state: ObjectState, at: str) -
         at=at,
         values=values,
         exists=current is not None,
-        ignored_m2m=sorted(m2m & (set(state.fields) | set(state.m2m))),
+        ignored_m2m=sorted((m2m & set(state.fields)) | set(state.m2m)),
     )
     for f in concrete:
         now = None if current is None else f.value_from_object(current)
