@@ -406,12 +406,15 @@ def test_restore_when_nothing_differs(employee_history):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_restore_without_yes_on_a_pipe_refuses(employee_history):
-    """Without --yes and with stdin not a terminal, nothing is written and a
-    one-line error says why."""
+def test_restore_without_yes_on_a_pipe_refuses(employee_history, monkeypatch):
+    """Without --yes and with stdin not a terminal, nothing is written or
+    printed and a one-line error says why."""
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     make_employee(pk=42)
+    out = io.StringIO()
     with pytest.raises(CommandError, match=r"^refusing to restore without confirmation"):
-        restore(LABEL, "42", "--to", ts(7))
+        call_command("eventlog", "restore", LABEL, "42", "--to", ts(7), stdout=out)
+    assert out.getvalue() == ""
     assert Employees.objects.get(pk=42).age == 99
 
 

@@ -99,8 +99,10 @@ def test_prune_dry_run_deletes_nothing(aged, pipe_stdin):
 
 def test_prune_without_yes_on_a_pipe_refuses(aged, pipe_stdin):
     """Without --yes and stdin not a terminal: a one-line refusal, nothing deleted."""
+    out = io.StringIO()
     with pytest.raises(CommandError, match=r"^refusing to delete files without confirmation"):
-        run("prune", "--older-than", "5")
+        call_command("eventlog", "prune", "--older-than", "5", stdout=out)
+    assert out.getvalue() == ""
     assert all(path.exists() for path in aged.values())
 
 

@@ -942,6 +942,9 @@ class Command(BaseCommand):
         if not plan.changes:
             out(f"{plan.label} is already as it was at {at}: nothing to restore")
             return
+        ask = not options.get("dry_run") and not options.get("yes")
+        if ask:
+            self._can_ask("restore")
         verb = "Would recreate" if options.get("dry_run") else "Recreating"
         if plan.exists:
             verb = "Would restore" if options.get("dry_run") else "Restoring"
@@ -955,7 +958,7 @@ class Command(BaseCommand):
             out(f"  (many-to-many fields left as they are: {', '.join(plan.ignored_m2m)})")
         if options.get("dry_run"):
             return
-        if not options.get("yes"):
+        if ask:
             self._confirm(f"Write these {len(plan.changes)} field(s) to {plan.label}?", "restore")
         try:
             _restore.apply(plan)
@@ -963,14 +966,20 @@ class Command(BaseCommand):
             raise CommandError(f"could not restore {plan.label}: {exc}".splitlines()[0]) from exc
         out(f"Restored {plan.label} (logged with reason 'restore to {at}')")
 
-    def _confirm(self, question: str, what: str) -> None:
-        """Ask on a terminal; refuse (one-line CommandError) when stdin is not one."""
+    @staticmethod
+    def _can_ask(what: str) -> None:
+        """Refuse (one-line CommandError) when stdin is not a terminal to ask on."""
         stdin = sys.stdin
         if stdin is None or not stdin.isatty():
             raise CommandError(
                 f"refusing to {what} without confirmation: stdin is not a terminal "
                 "(pass --yes, or --dry-run to see what it would do)"
             )
+
+    def _confirm(self, question: str, what: str) -> None:
+        """Ask on a terminal; anything but yes aborts (one-line CommandError)."""
+        self._can_ask(what)
+        stdin = sys.stdin
         self.stdout.write(f"{question} [y/N] ", ending="")
         self.stdout.flush()
         try:
@@ -1009,6 +1018,8 @@ class Command(BaseCommand):
             return
         total = sum(c.size for c in found)
         dry = bool(options.get("dry_run"))
+        if not dry and not options.get("yes"):
+            self._can_ask("delete files")
         for candidate in found:
             out(f"{'would delete' if dry else 'delete'} {candidate.path} ({_size(candidate.size)})")
         if dry:
