@@ -12,6 +12,14 @@ never raises because of what is *in* a file::
                                                         object_id="42", since="1d")):
         print(event["timestamp"], event["event"])
 
+Following the live file as it is written (``tail -f``), several hosts'
+directories merged by time, and an object's events and rebuilt state::
+
+    for raw, event in follow(["/mnt/web1/logs", "/mnt/web2/logs"], n=10):
+        ...
+    state = state_at("logs", "speedy.employee", "42", at="2026-11-23T10:00Z")
+    state.fields, state.deleted
+
 Problems with a line (not JSON, not an object, a torn final line, a file
 that cannot be opened) go to ``on_bad_line(path, lineno, reason)`` and the
 line is skipped; without a callback they are issued as

@@ -1,7 +1,10 @@
 """``manage.py eventlog <subcommand>``: read the event log from the command line.
 
-Subcommands: ``tail`` (the last matching events) and ``verify`` (every line
-parses, every stream's ``seq`` is gap-free and every hash chain holds).
+Subcommands: ``tail`` (the last matching events; ``-f`` follows), ``history``
+(an object's timeline or its state at a time), ``restore`` (write that state
+back), ``verify`` (every line parses, every stream's ``seq`` is gap-free and
+every hash chain holds), ``prune`` (delete old rotated files) and ``stats``.
+``--dir`` may be repeated to merge several hosts' directories by time.
 
 Errors in arguments give a one-line message and a non-zero exit (2 for what
 argparse rejects, 1 for the rest), never a traceback or a usage dump.
