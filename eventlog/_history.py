@@ -8,14 +8,17 @@ object (``eventlog.reader.object_events`` finds them) and read the
 * ``model.created``: the row exists; ``snapshot`` gives every logged field;
 * ``model.updated``: the ``new`` side of each of ``changes``;
 * ``model.deleted``: the row is gone; ``snapshot`` holds its last values;
-* ``model.bulk_created`` / ``model.bulk_updated``: as created / updated for
-  this object, with its entry of the per-object ``changes`` when known;
-  ``model.bulk_deleted``: as deleted;
+* ``model.bulk_created``: as created, the ``new`` side of this object's
+  entry of ``changes`` (every tracked field) when known;
+  ``model.bulk_updated``: the ``new`` side of this object's entry;
+  ``model.bulk_deleted``: as deleted, the ``old`` side of its entry holding
+  the last values;
 * ``model.m2m_added`` / ``_removed`` / ``_cleared``: the related ids of
   ``field`` (known only from the first m2m event seen; tracked as changes);
 * ``state.changed``: ``field`` becomes ``target``.
 
-The state is *complete* once a snapshot was seen (creation or deletion):
+The state is *complete* once a snapshot was seen (creation or deletion, or
+a bulk creation or deletion with this object's values):
 before that only the fields some change named are known, which is what
 happens when the files of its creation were pruned.
 """
@@ -128,21 +131,32 @@ def apply(state: ObjectState, event: Mapping[str, Any]) -> None:
     name = event.get("event")
     state.events += 1
     state.last = event
-    if name in ("model.created", "model.bulk_created"):
+    if name == "model.created":
         state.exists, state.deleted = True, False
-        if "snapshot" in event:
-            _apply_snapshot(state, event.get("snapshot"))
+        _apply_snapshot(state, event.get("snapshot"))
+    elif name == "model.bulk_created":
+        state.exists, state.deleted = True, False
         own = _own_changes(event, state.object_id)
-        _apply_changes(state, own if own is not None else event.get("changes"))
+        if own is not None:  # every tracked field, from null to its value
+            state.fields = {}
+            _apply_changes(state, own)
+            state.complete = True
     elif name == "model.updated":
         state.exists, state.deleted = True, False
         _apply_changes(state, event.get("changes"))
     elif name == "model.bulk_updated":
         state.exists, state.deleted = True, False
         _apply_changes(state, _own_changes(event, state.object_id))
-    elif name in ("model.deleted", "model.bulk_deleted"):
-        if "snapshot" in event:
-            _apply_snapshot(state, event.get("snapshot"))
+    elif name == "model.deleted":
+        _apply_snapshot(state, event.get("snapshot"))
+        state.exists, state.deleted = False, True
+    elif name == "model.bulk_deleted":
+        own = _own_changes(event, state.object_id)
+        if own is not None:  # every tracked field, from its last value to null
+            state.fields = {
+                str(k): v["old"] for k, v in own.items() if isinstance(v, Mapping) and "old" in v
+            }
+            state.complete = True
         state.exists, state.deleted = False, True
     elif name == "state.changed":
         field_name = event.get("field")
