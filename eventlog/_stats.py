@@ -18,6 +18,7 @@ from typing import Any, Final
 import orjson
 
 from eventlog import reader
+from eventlog._ecs import is_ecs, to_native
 
 __all__ = ["FileStats", "Stats", "collect"]
 
@@ -106,6 +107,8 @@ def _parsed_head(line: bytes) -> tuple[str, str] | None:
         return None
     if not isinstance(value, dict):
         return None
+    if is_ecs(value):
+        value = to_native(value)
     stamp, name = value.get("timestamp"), value.get("event")
     return (stamp if isinstance(stamp, str) else "", name if isinstance(name, str) else "?")
 

@@ -389,12 +389,13 @@ class Filter:
         the filter has no such criterion): the object id's forms when set,
         else the actor, the model or the event name. Used to find candidate
         lines in large blocks before looking at each line."""
+        # ECS lines (other key names) are always candidates: see might_match.
         if self._id_needles:
-            return (*self._id_needles, b'"object_ids":')
+            return (*self._id_needles, b'"object_ids":', _ECS_PREFIX)
         by_kind = {alternatives[0][:7]: alternatives for alternatives in self._needles}
         for kind in (b'"actor"', b'"model"', b'"event"'):
             if kind in by_kind:
-                return by_kind[kind]
+                return (*by_kind[kind], _ECS_PREFIX)
         return ()
 
     def might_match(self, line: bytes) -> bool:

@@ -100,7 +100,7 @@ def employee_history(clock, eventlog_dir) -> Path:
         changes={"address": {"old": "1 Main St", "new": "elsewhere"}},
         **obj("420"),
     )
-    emit_at(clock, ts(7), "shift.created", shift_id=7, shift_date="2026-11-24")
+    emit_at(clock, ts(7), "shift.created", shift_id=7, shift_date="2026-11-24", employee_id=3)
     emit_at(
         clock,
         ts(10),
@@ -195,6 +195,7 @@ def test_history_of_an_object_without_events(employee_history):
 def test_history_decodes_only_lines_that_can_match(employee_history, monkeypatch):
     """The byte prefilter keeps lines of other objects and events from being
     JSON-decoded at all."""
+    assert len(raw_lines(employee_history)) == 9
     decoded: list[bytes] = []
     real = reader.orjson.loads
 
@@ -204,7 +205,7 @@ def test_history_decodes_only_lines_that_can_match(employee_history, monkeypatch
 
     monkeypatch.setattr(reader.orjson, "loads", counting)
     history(LABEL, "42", "--json")
-    assert len(raw_lines(employee_history)) == 9
+    monkeypatch.undo()
     assert len(decoded) == 6
 
 

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from django.core.management import call_command
 
@@ -119,3 +120,23 @@ def test_history_of_real_bulk_operations(eventlog_dir):
 
     run("restore", LABEL, str(ann.pk), "--to", logged[1]["event_id"], "--yes")
     assert Employees.objects.get(pk=ann.pk).age == 31
+
+
+@pytest.mark.django_db(transaction=True)
+def test_history_tail_and_stats_read_ecs_files(eventlog_dir, settings):
+    """With EVENTLOG_FORMAT = "ecs" the same commands work: the block scan
+    keeps ECS lines as candidates and they are read in their native form."""
+    settings.EVENTLOG_FORMAT = "ecs"
+    ann = hire()
+    ann.age = 31
+    ann.save()
+    _pipeline.flush()
+    assert (eventlog_dir / "events.jsonl").read_bytes().startswith(b'{"@timestamp":"')
+    timeline = run("history", LABEL, str(ann.pk))
+    assert "model.created" in timeline
+    assert "    age: 30 → 31" in timeline
+    assert reader.state_at(eventlog_dir, LABEL, str(ann.pk)).fields["age"] == 31
+    assert "model.updated" in run("tail", "--pretty", "--object-id", str(ann.pk))
+    stats = orjson.loads(run("stats", "--json"))
+    assert stats["by_event"]["model.updated"] == 1
+    assert stats["oldest"] is not None
