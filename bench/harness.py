@@ -66,10 +66,7 @@ def measurement(
     is about, the target (``op`` is ``"<="`` or ``">="``) and whether it holds.
     ``note`` is kept only where the target is missed (it says why and what
     would close it)."""
-    if ratio is None:
-        passed = None
-    else:
-        passed = ratio <= target if op == "<=" else ratio >= target
+    passed = None if ratio is None else (ratio <= target if op == "<=" else ratio >= target)
     row: dict[str, Any] = {
         "id": mid,
         "title": title,

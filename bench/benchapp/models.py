@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db import models
+
+from bench.settings import PEERS
 
 
 class Person(models.Model):
@@ -42,7 +43,7 @@ class Logged(Person):
 
 TWINS: dict[str, type[Person]] = {"plain": Plain, "eventlog": Logged}
 
-if settings.PEERS["auditlog"]:
+if PEERS["auditlog"]:
     from auditlog.registry import auditlog
 
     class Audited(Person):
@@ -51,7 +52,7 @@ if settings.PEERS["auditlog"]:
     auditlog.register(Audited)
     TWINS["auditlog"] = Audited
 
-if settings.PEERS["simple_history"]:
+if PEERS["simple_history"]:
     from simple_history.models import HistoricalRecords
 
     class Historied(Person):

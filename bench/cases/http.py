@@ -60,19 +60,32 @@ def _server(base: Path, enabled: bool) -> Iterator[int]:
     }
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=ROOT, env=env, check=True,
+        cwd=ROOT,
+        env=env,
+        check=True,
     )
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--workers", "4",
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-        cwd=ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--workers",
+            "4",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5):  # noqa: S310
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5):
                     break
             except OSError:
                 if time.monotonic() > deadline or proc.poll() is not None:
@@ -97,7 +110,9 @@ def _load(tool: str, port: int, seconds: float) -> dict[str, float]:
     if tool == "wrk":
         out = subprocess.run(
             ["wrk", "-t2", "-c8", f"-d{seconds:g}s", f"http://127.0.0.1:{port}{PATH}"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         rps = WRK_RPS.search(out)
         if rps is None:
@@ -116,8 +131,11 @@ def _load(tool: str, port: int, seconds: float) -> dict[str, float]:
 def run(quick: bool) -> dict[str, Any]:
     """Interleaved load rounds against the two servers."""
     if importlib.util.find_spec("gunicorn") is None:
-        return {"title": "HTTP", "measurements": [],
-                "skipped": "gunicorn is not installed (pip install -e '.[bench]')"}
+        return {
+            "title": "HTTP",
+            "measurements": [],
+            "skipped": "gunicorn is not installed (pip install -e '.[bench]')",
+        }
     tool = "wrk" if shutil.which("wrk") else "python"
     seconds = 1.0 if quick else 8.0
     rounds = 1 if quick else 5

@@ -28,7 +28,8 @@ def run(quick: bool) -> dict[str, Any]:
     rows = 500 if quick else 10_000
     rounds = 2 if quick else 15
     dob = dt.date(1990, 5, 17)
-    for model in (Plain, Logged):
+    twins: tuple[Any, ...] = (Plain, Logged)
+    for model in twins:
         model.objects.bulk_create(
             model(first_name="Ada", last_name=f"Lovelace {i}", age=36, date_of_birth=dob)
             for i in range(rows)
@@ -41,8 +42,9 @@ def run(quick: bool) -> dict[str, Any]:
         assert len(loaded) == rows
         return {"ms": elapsed / 1e6}
 
-    results = interleave({"plain": lambda: one_round(Plain), "eventlog": lambda: one_round(Logged)},
-                         rounds)
+    results = interleave(
+        {"plain": lambda: one_round(Plain), "eventlog": lambda: one_round(Logged)}, rounds
+    )
     ratio = paired(results["eventlog"]["ms"], results["plain"]["ms"], "ratio")
     return {
         "title": f"Load {rows:,} rows through a queryset",

@@ -89,8 +89,11 @@ def run(quick: bool) -> dict[str, Any]:
             verify = subprocess.run(
                 [sys.executable, "manage.py", "eventlog", "verify"],
                 cwd=ROOT,
-                env={**os.environ, "EVENTLOG_DIR": str(directory),
-                     "DJANGO_SETTINGS_MODULE": "config.settings"},
+                env={
+                    **os.environ,
+                    "EVENTLOG_DIR": str(directory),
+                    "DJANGO_SETTINGS_MODULE": "config.settings",
+                },
                 capture_output=True,
                 text=True,
                 check=False,

@@ -88,5 +88,8 @@ def run(quick: bool) -> dict[str, Any]:
     info = {"ops_per_round": n, "rounds": rounds, "peers": peers}
     if not peers:
         info["skipped_peers"] = "django-auditlog and django-simple-history are not installed"
-    return {"title": "Per-save overhead (in-memory SQLite)", "measurements": measurements,
-            "info": info}
+    return {
+        "title": "Per-save overhead (in-memory SQLite)",
+        "measurements": measurements,
+        "info": info,
+    }
