@@ -16,6 +16,7 @@ import pstats
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 from bench.harness import setup_django
 
@@ -30,12 +31,13 @@ def _emit() -> Callable[[], None]:
 
 
 def _save() -> Callable[[], None]:
-    from bench.benchapp.models import Logged
+    from bench.benchapp.models import TWINS
 
+    model: Any = TWINS["eventlog"]
     dob = dt.date(1990, 5, 17)
 
     def op() -> None:
-        obj = Logged.objects.create(first_name="Ada", last_name="L", age=36, date_of_birth=dob)
+        obj = model.objects.create(first_name="Ada", last_name="L", age=36, date_of_birth=dob)
         obj.age += 1
         obj.save()
         obj.delete()
