@@ -60,12 +60,14 @@ def measurement(
     target: float,
     op: str,
     note: str | None = None,
+    shown: tuple[str, ...] = (),
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One row of the results: the medians per variant, the ratio the target
     is about, the target (``op`` is ``"<="`` or ``">="``) and whether it holds.
     ``note`` is kept only where the target is missed (it says why and what
-    would close it)."""
+    would close it). ``shown`` names the values the README table shows (all
+    by default)."""
     passed = None if ratio is None else (ratio <= target if op == "<=" else ratio >= target)
     row: dict[str, Any] = {
         "id": mid,
@@ -77,6 +79,8 @@ def measurement(
         "target": f"{op} {target:g}",
         "pass": passed,
     }
+    if shown:
+        row["shown"] = list(shown)
     if passed is False and note:
         row["note"] = note
     if extra:

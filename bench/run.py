@@ -92,7 +92,8 @@ def table(results: dict[str, Any]) -> str:
             lines.append(f"| {i} | {case.get('title', case['name'])} | skipped: {reason} | | | |")
             continue
         for row in case["measurements"]:
-            medians = ", ".join(f"{k} {_fmt(v)}" for k, v in row["values"].items())
+            keys = row.get("shown") or list(row["values"])
+            medians = ", ".join(f"{k} {_fmt(row['values'][k])}" for k in keys)
             lines.append(
                 f"| {i} | {row['title']} | {medians} | {_fmt(row['ratio'])} "
                 f"({row['ratio_of']}) | {row['target']} | {_verdict(row)} |"

@@ -14,9 +14,9 @@ from bench.harness import interleave, measurement, median, paired, setup_django
 
 TARGET = 1.25
 NOTE = (
-    "The from_db wrapper keeps a reference to each row's values (one dict "
-    "entry per instance); more than that means the wrapper does work per row "
-    "that could be deferred to the first save."
+    "The from_db wrapper keeps two references per row; more than that is "
+    "garbage-collector work over the kept values (run with gc.freeze() or a "
+    "higher gc threshold to check) or per-row work to move to the first save."
 )
 
 
