@@ -4,7 +4,8 @@ Runs each comparison of :mod:`bench.cases` in a process of its own
 (``python -m bench.case``), prints every ratio with its target, writes the
 results (date, machine, load average, every measurement) to
 ``bench/results.json`` and, with ``--readme``, the table between the
-``bench:start``/``bench:end`` markers of the README's Performance section.
+``bench:start``/``bench:end`` markers of the README's Performance section
+(``--render`` rewrites that table from an existing results file).
 
 ``--quick`` runs a few iterations of each (a smoke test of the harness: its
 numbers mean nothing); peers, gunicorn or wrk that are not installed make
@@ -85,7 +86,7 @@ def table(results: dict[str, Any]) -> str:
         "| # | comparison | medians | ratio | target | result |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    notes = []
+    notes: dict[str, list[str]] = {}  # note -> ids, each note said once
     for i, case in enumerate(results["cases"], 1):
         if case.get("skipped") or case.get("error"):
             reason = case.get("skipped") or case.get("error")
@@ -99,9 +100,10 @@ def table(results: dict[str, Any]) -> str:
                 f"({row['ratio_of']}) | {row['target']} | {_verdict(row)} |"
             )
             if row.get("note"):
-                notes.append(f"- **{row['id']}** missed: {row['note']}")
+                notes.setdefault(row["note"], []).append(row["id"])
     if notes:
-        lines += ["", *notes]
+        lines.append("")
+        lines += [f"- **{', '.join(ids)}** missed: {note}" for note, ids in notes.items()]
     return "\n".join(lines)
 
 
@@ -123,7 +125,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help=f"comma-separated subset of {','.join(ORDER)}")
     parser.add_argument("--out", default=str(RESULTS), help="results file (JSON)")
     parser.add_argument("--readme", action="store_true", help="update README's table")
+    parser.add_argument(
+        "--render", action="store_true", help="only rewrite README's table from --out's results"
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        done = update_readme(table(json.loads(Path(args.out).read_text(encoding="utf-8"))))
+        print(f"table: {README}" if done else "README has no bench:start/bench:end markers")
+        return 0 if done else 1
     names = [n for n in args.only.split(",") if n] or list(ORDER)
     unknown = sorted(set(names) - set(ORDER))
     if unknown:

@@ -35,7 +35,7 @@ NOTE = (
     "criterion) where grep runs memchr/Boyer-Moore over whole buffers. Closing "
     "it: read 1 MiB blocks and search the block for the filter's most selective "
     "needle with bytes.find, parsing only the lines around a hit (a prototype "
-    "of that, block_scan below, is measured beside it)."
+    "of that, block_scan, is measured beside it: see its median)."
 )
 TEMPLATE = (
     '{{"timestamp":"{ts}","level":"info","event":"{event}","event_id":"{eid}",'

@@ -18,7 +18,7 @@ from bench.harness import interleave, measurement, median, paired, setup_django
 OPS = ("create", "update", "delete")
 TARGET = 1 / 15
 NOTE = (
-    "eventlog's overhead is one line (about 50-60 µs here, see 3.), the model "
+    "eventlog's overhead is one line (50-65 µs here, see 3.), the model "
     "receivers (about 6 µs) and Django's own signal dispatch; for delete also "
     "the transaction Django opens once a model has delete receivers. The "
     "peers' overhead here is an INSERT (and a SELECT) on in-memory SQLite, the "
