@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -16,6 +17,20 @@ $(STAMP): setup.cfg pyproject.toml
 
 venv: $(STAMP)
 
+$(BENCH_STAMP): $(STAMP) setup.cfg
+	$(BIN)/python -m pip install --quiet -e '.[bench]' $(EXTRA_PIP)
+	touch $(BENCH_STAMP)
+
+# The benchmark suite (bench/): under 10 minutes on 2 cores; writes
+# bench/results.json and the README's Performance table. wrk comes from
+# Debian when missing and installable, else a Python load generator is used.
+bench: $(BENCH_STAMP)
+	@command -v wrk >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && \
+		{ apt-get install -y -qq wrk >/dev/null 2>&1 || \
+		  { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq wrk >/dev/null 2>&1; }; }; } || \
+		echo "wrk not installable: the HTTP comparison uses bench/loadgen.py"
+	$(BIN)/python -m bench --readme $(BENCH_ARGS)
+
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
@@ -28,7 +43,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy eventlog speedy config
+	$(BIN)/mypy eventlog speedy config bench
 
 check: test lint typecheck
 

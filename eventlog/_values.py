@@ -99,22 +99,13 @@ class Masker:
             return value  # the common case, without the cost of an ABC check
         if depth > MAX_DEPTH:
             return "…"
+        if cls is dict:
+            return self._mapping(value, depth)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-            cls = dict
-        if cls is dict or isinstance(value, Mapping):
-            out: dict[Any, Any] | None = None
-            for key, item in value.items():
-                new = (
-                    (item if type(item) is dict and item == MASKED_CHANGE else MASK)
-                    if self._secret(key)
-                    else (item if type(item) in _SCALARS else self(item, depth + 1))
-                )
-                if new is not item and out is None:
-                    out = dict(value)
-                if out is not None:
-                    out[key] = new
-            return value if out is None else out
+            return self._mapping(value, depth)
+        if isinstance(value, Mapping):
+            return self._mapping(value, depth)
         if isinstance(value, set | frozenset):
             return [self(item, depth + 1) for item in sorted(value, key=str)]
         if cls is list or cls is tuple:
@@ -122,6 +113,28 @@ class Masker:
             if cls is not list or any(a is not b for a, b in zip(items, value, strict=True)):
                 return items
         return value
+
+    def _mapping(self, value: Mapping[Any, Any], depth: int) -> Any:
+        # The hot loop of every line (a dozen keys, most of them scalars under
+        # cached, innocent names): the cache is read inline, scalars are
+        # skipped without a call, and the copy is made at the first change.
+        seen = self._seen
+        out: dict[Any, Any] | None = None
+        for key, item in value.items():
+            secret = seen.get(key) if type(key) is str else None
+            if secret is None:
+                secret = self._secret(key)
+            if secret:
+                new = item if type(item) is dict and item == MASKED_CHANGE else MASK
+            elif type(item) in _SCALARS:
+                continue
+            else:
+                new = self(item, depth + 1)
+            if new is not item:
+                if out is None:
+                    out = dict(value)
+                out[key] = new
+        return value if out is None else out
 
 
 _SCALARS: Final = frozenset({str, int, float, bool, type(None)})

@@ -1,0 +1,1 @@
+"""Twin models for the benchmarks: one per audit tool, same fields."""

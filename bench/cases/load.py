@@ -1,0 +1,68 @@
+"""2. Load overhead: 10,000 rows of the registered model read through a
+queryset, against its unregistered twin (eventlog wraps ``from_db`` to keep
+the loaded values, so an update needs no ``SELECT``).
+Target: at most 1.25x the twin's time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+from bench.harness import interleave, measurement, median, paired, setup_django
+
+TARGET = 1.25
+NOTE = (
+    "The from_db wrapper keeps two references per row; more than that is "
+    "garbage-collector work over the kept values (run with gc.freeze() or a "
+    "higher gc threshold to check) or per-row work to move to the first save."
+)
+
+
+def run(quick: bool) -> dict[str, Any]:
+    """Interleaved rounds of ``list(Model.objects.all())`` for both twins."""
+    setup_django()
+    from bench.benchapp.models import Logged, Plain
+
+    rows = 500 if quick else 10_000
+    rounds = 2 if quick else 15
+    dob = dt.date(1990, 5, 17)
+    twins: tuple[Any, ...] = (Plain, Logged)
+    for model in twins:
+        model.objects.bulk_create(
+            model(first_name="Ada", last_name=f"Lovelace {i}", age=36, date_of_birth=dob)
+            for i in range(rows)
+        )
+
+    def one_round(model: Any) -> dict[str, float]:
+        started = time.perf_counter_ns()
+        loaded = list(model.objects.all())
+        elapsed = time.perf_counter_ns() - started
+        assert len(loaded) == rows
+        return {"ms": elapsed / 1e6}
+
+    results = interleave(
+        {"plain": lambda: one_round(Plain), "eventlog": lambda: one_round(Logged)}, rounds
+    )
+    ratio = paired(results["eventlog"]["ms"], results["plain"]["ms"], "ratio")
+    return {
+        "title": f"Load {rows:,} rows through a queryset",
+        "measurements": [
+            measurement(
+                "load.queryset",
+                f"Load {rows:,} registered rows vs the unregistered twin",
+                unit="ms",
+                values={
+                    "plain ms": median(results["plain"]["ms"]),
+                    "eventlog ms": median(results["eventlog"]["ms"]),
+                },
+                ratio=ratio,
+                ratio_of="eventlog time / unregistered time",
+                target=TARGET,
+                op="<=",
+                note=NOTE,
+            )
+        ],
+        "info": {"rows": rows, "rounds": rounds},
+    }

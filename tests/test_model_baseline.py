@@ -1,0 +1,50 @@
+"""The values a loaded row is kept with (the baseline of its next update)."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import pytest
+
+from tests.helpers import read
+from tests.zoo.models import Animal
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("every_line_is_sound"),
+]
+
+
+def _changes(directory):
+    return [e["changes"] for e in read(directory, event="model.updated")]
+
+
+@pytest.mark.parametrize(
+    "clone", [lambda a: pickle.loads(pickle.dumps(a)), copy.copy, copy.deepcopy]
+)
+def test_a_loaded_row_keeps_its_old_values_through_pickle_and_copy(eventlog_dir, clone):
+    """An instance loaded from the database and then pickled (a cache) or
+    copied still knows the values it was loaded with: its update logs them
+    as "old", without a query."""
+    Animal.objects.create(name="Rex", legs=4)
+    animal = clone(Animal.objects.get(name="Rex"))
+    animal.legs = 3
+    animal.save()
+    assert _changes(eventlog_dir) == [{"legs": {"old": 4, "new": 3}}]
+
+
+def test_rows_of_one_queryset_keep_their_own_values(eventlog_dir):
+    """Every row of a queryset is its own baseline (the attribute names are
+    shared by the rows, the values are not)."""
+    Animal.objects.create(name="Rex", legs=4)
+    Animal.objects.create(name="Tom", legs=3)
+    rex, tom = Animal.objects.order_by("name")
+    tom.legs = 2
+    rex.legs = 5
+    tom.save()
+    rex.save()
+    assert _changes(eventlog_dir) == [
+        {"legs": {"old": 3, "new": 2}},
+        {"legs": {"old": 4, "new": 5}},
+    ]
