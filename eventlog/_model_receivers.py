@@ -21,6 +21,7 @@ save that costs a query.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import Any, Final
@@ -77,8 +78,15 @@ def snapshot(reg: Registration, values: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in reg.fields:
         if f.attname in values:
-            out[f.name] = MASK if f.name in reg.masked else _plain(values[f.attname])
+            out[f.name] = MASK if f.name in reg.masked else _frozen(reg, f, values[f.attname])
     return out
+
+
+def _frozen(reg: Registration, f: Field[Any, Any], value: Any) -> Any:
+    """The value as it is now: JSON-like values are copied, because the line
+    is rendered at the commit and the caller may mutate them before that."""
+    value = _plain(value)
+    return copy.deepcopy(value) if f.attname in reg.mutable else value
 
 
 def _differs(f: Field[Any, Any], old: Any, new: Any) -> bool:
@@ -110,7 +118,11 @@ def changes(
         after = new[name]
         if name in old and not _differs(f, before, after):
             continue
-        out[f.name] = dict(MASKED_CHANGE) if f.name in reg.masked else {"old": before, "new": after}
+        out[f.name] = (
+            dict(MASKED_CHANGE)
+            if f.name in reg.masked
+            else {"old": _frozen(reg, f, before), "new": _frozen(reg, f, after)}
+        )
     return out
 
 
@@ -126,7 +138,10 @@ def on_pre_save(sender: type[Model], instance: Model, raw: bool, using: str, **_
     """Read the old row of an instance that was never loaded; nothing else."""
     try:
         data = instance.__dict__
-        if _registry.BASELINE in data or _registry.INSERTING in data or instance.pk is None:
+        if _registry.INSERTING in data or instance.pk is None:
+            return
+        if _registry.BASELINE in data:
+            _read_missing(instance, using)
             return
         pk = instance._meta.pk
         if instance._state.adding and pk is not None and pk.has_default():
@@ -142,6 +157,23 @@ def on_pre_save(sender: type[Model], instance: Model, raw: bool, using: str, **_
             _registry.set_baseline(instance, row, replace=True)
     except Exception as exc:
         internal_error("receiver_failed", exc, "model.updated")
+
+
+def _read_missing(instance: Model, using: str) -> None:
+    """Read the old values of tracked fields set on the instance but never
+    loaded (deferred, then assigned; or filled in by Django 6.1's fetch
+    modes): one narrow query, only when there are such fields."""
+    reg = _registry.lookup(type(instance))
+    base = _registry.baseline(instance)
+    if reg is None or base is None or instance._state.adding:
+        return
+    data = instance.__dict__
+    missing = [f.attname for f in reg.fields if f.attname in data and f.attname not in base]
+    if not missing:
+        return
+    row = type(instance)._base_manager.using(using).filter(pk=instance.pk).values(*missing).first()
+    if row is not None:
+        _registry.set_baseline(instance, row)
 
 
 def on_post_save(
@@ -296,7 +328,11 @@ def on_m2m_changed(
         related = list(related)
         if not related and action != "post_clear":
             return
+        owner = _registry.lookup(m2m.model)
+        if owner is not None and m2m not in owner.m2m:
+            return  # excluded by the registration of the model that declares it
         own = _registry.lookup(type(instance))
+        other = _registry.lookup(model)
         name = m2m.remote_field.get_accessor_name() if reverse else m2m.name
         if own is not None:
             emit(
@@ -313,7 +349,6 @@ def on_m2m_changed(
                 using=using,
             )
             return
-        other = _registry.lookup(model)
         if other is None:
             return
         # Only the related side is audited: one event per related object, as

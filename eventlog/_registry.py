@@ -111,9 +111,12 @@ class Registration:
         )
         self.label = opts.label_lower
         self.fields = tracked
+        masks = set(self.mask)
         self.masked = frozenset(
-            f.name for f in tracked if f.name in self.mask or secret.search(f.name)
-        ) | frozenset(self.mask)
+            f.name
+            for f in tracked
+            if f.name in masks or f.attname in masks or secret.search(f.name)
+        )
         self.mutable = frozenset(
             f.attname for f in tracked if f.get_internal_type() in MUTABLE_TYPES
         )
@@ -304,9 +307,11 @@ def _wrap(model: type[Model]) -> None:
     def refresh_from_db(self: Model, *args: Any, **kwargs: Any) -> None:
         original_refresh(self, *args, **kwargs)
         fields = kwargs.get("fields", args[1] if len(args) > 1 else None)
+        if fields is not None and not fields:
+            return  # nothing was reloaded
         names = (
             {attname(type(self), n) for n in fields}
-            if fields
+            if fields is not None
             else {f.attname for f in self._meta.concrete_fields}
         )
         set_baseline(self, {n: self.__dict__[n] for n in names if n in self.__dict__})
@@ -421,6 +426,17 @@ committed yet, ``[(committed flag, weakref to its on_commit callback,
 previous baseline), ...]``."""
 
 
+class _Pending(list[Any]):
+    """The pending entries of an instance: never pickled or deep-copied (they
+    describe this process's open transactions, and hold weak references)."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_Pending, ())
+
+    def __deepcopy__(self, memo: Any) -> _Pending:
+        return _Pending()
+
+
 class _Committed:
     """An ``on_commit`` callback that only records that its save committed.
 
@@ -448,7 +464,9 @@ def remember(instance: Model, using: str, previous: dict[str, Any] | None) -> No
         return
     flag = [False]
     callback = _Committed(flag)
-    instance.__dict__.setdefault(PENDING, []).append((flag, weakref.ref(callback), previous))
+    instance.__dict__.setdefault(PENDING, _Pending()).append(
+        (flag, weakref.ref(callback), previous)
+    )
     transaction.on_commit(callback, using=using)
 
 

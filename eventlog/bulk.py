@@ -11,7 +11,10 @@ your own queryset) and they log ``model.bulk_created``,
 known:
 
 * ``bulk_create``: the values created (``old`` is ``null``); ids as the
-  database returned them (``null`` where it does not return ids);
+  database returned them (``null`` where it does not return ids). With
+  ``ignore_conflicts`` or ``update_conflicts`` which rows were inserted,
+  skipped or updated is unknown: one ``model.bulk_upserted`` line says so
+  (``conflicts``, the ids known, ``update_fields``), with no values;
 * ``bulk_update``: the old values from when the objects were loaded, no
   query;
 * ``update(**values)``: reads the primary keys and the old values of the
@@ -83,6 +86,16 @@ def _id(obj: models.Model) -> str | None:
     return None if obj.pk is None else str(obj.pk)
 
 
+def _conflicts(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+    """``"ignore"``/``"update"`` when bulk_create was asked to handle conflicts
+    (``bulk_create(objs, batch_size, ignore_conflicts, update_conflicts, ...)``)."""
+    if kwargs.get("ignore_conflicts") or (len(args) > 1 and args[1]):
+        return "ignore"
+    if kwargs.get("update_conflicts") or (len(args) > 2 and args[2]):
+        return "update"
+    return None
+
+
 def _is_expression(value: Any) -> bool:
     return isinstance(value, Combinable | _Expression) or hasattr(value, "resolve_expression")
 
@@ -95,7 +108,22 @@ class AuditedQuerySetMixin(_Base):
         objs = list(objs)
         created: list[Any] = super().bulk_create(objs, *args, **kwargs)
         reg = _registry.lookup(self.model)
-        if reg is not None and created:
+        conflicts = _conflicts(args, kwargs)
+        if reg is not None and created and conflicts:
+            try:  # which rows were inserted, skipped or updated is not known
+                ids = sorted({i for i in map(_id, created) if i is not None}, key=_order)
+                fields: dict[str, Any] = {
+                    "model": reg.label,
+                    "object_ids": ids,
+                    "count": len(created),
+                    "conflicts": conflicts,
+                }
+                if conflicts == "update":
+                    fields["update_fields"] = list(kwargs.get("update_fields") or ())
+                emit("model.bulk_upserted", fields, on_commit=True, using=self.db)
+            except Exception as exc:
+                internal_error("receiver_failed", exc, "model.bulk_upserted")
+        elif reg is not None and created:
             try:
                 per: dict[str, dict[str, Any]] = {}
                 for obj in created:
@@ -151,11 +179,16 @@ class AuditedQuerySetMixin(_Base):
         with transaction.atomic(using=self.db, savepoint=False):
             try:
                 attnames = [_registry.attname(self.model, name) for name in kwargs]
-                qs = self.select_for_update() if self._locks() else self
-                before = {
-                    str(row[0]): dict(zip(attnames, row[1:], strict=True))
-                    for row in qs.values_list("pk", *attnames).order_by()
-                }
+                # FOR UPDATE is refused with DISTINCT or aggregates (PostgreSQL);
+                # the savepoint keeps a failed read from aborting the caller's
+                # transaction, so Django's own update still runs.
+                locks = self._locks() and not self.query.distinct and not self.query.annotations
+                qs = self.select_for_update() if locks else self
+                with transaction.atomic(using=self.db):
+                    before = {
+                        str(row[0]): dict(zip(attnames, row[1:], strict=True))
+                        for row in qs.values_list("pk", *attnames).order_by()
+                    }
             except Exception as exc:
                 internal_error("receiver_failed", exc, "model.bulk_updated")
                 return int(super().update(**kwargs))

@@ -63,4 +63,7 @@ def capture_events() -> Iterator[list[dict[str, Any]]]:
         yield events
         _run_deferred(before)
     finally:
-        _pipeline._captures.remove(events)
+        for index, captured in enumerate(_pipeline._captures):
+            if captured is events:  # by identity: an equal list may be nested
+                del _pipeline._captures[index]
+                break
