@@ -140,9 +140,11 @@ def _spec(label: Any, options: Any) -> ModelSpec | str:
         if value is None:
             names[key] = None
             continue
-        if isinstance(value, str) or not isinstance(value, list | tuple | set | frozenset):
-            return f"{key!r} of {label!r} must be a list of field names"
-        if not all(isinstance(v, str) and v for v in value):
+        if (
+            isinstance(value, str)
+            or not isinstance(value, list | tuple | set | frozenset)
+            or not all(isinstance(v, str) and v for v in value)
+        ):
             return f"{key!r} of {label!r} must be a list of field names"
         names[key] = tuple(value)
     return ModelSpec(label, names["include"], names["exclude"] or (), names["mask"] or ())

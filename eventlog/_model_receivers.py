@@ -14,9 +14,11 @@ savepoints included) and at once outside a transaction. A receiver never
 raises into the save: a failure is reported by
 :func:`eventlog._pipeline.internal_error`.
 
-``pre_save`` does one thing: for an instance that was never loaded (say
-``Model(pk=5, ...).save()``, or fixtures), it reads the old row, the only
-save that costs a query.
+``pre_save`` does one thing: it reads old values the instance never
+loaded, the only saves that cost a query: the whole row for an instance that
+was never loaded (``Model(pk=5, ...).save()``, fixtures), the columns of
+deferred fields assigned without being read (or filled in by Django 6.1's
+fetch modes).
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from django.db.models.fields.files import FieldFile
 
 from eventlog import _registry
 from eventlog._pipeline import emit, internal_error
+from eventlog._receivers import object_id, object_repr
 from eventlog._registry import Registration
-from eventlog._values import MASK, MASKED_CHANGE, safe_str
+from eventlog._values import MASK, MASKED_CHANGE
 
 __all__ = [
     "changes",
@@ -41,10 +44,9 @@ __all__ = [
     "connect_m2m",
     "current_values",
     "emit_deleted",
+    "id_order",
     "snapshot",
 ]
-
-MAX_REPR: Final = 200
 
 # Set by the bulk helpers' delete(): post_delete appends (instance, snapshot)
 # here instead of emitting one model.deleted per row.
@@ -99,20 +101,15 @@ def _differs(f: Field[Any, Any], old: Any, new: Any) -> bool:
 
 
 def changes(
-    reg: Registration,
-    old: dict[str, Any],
-    new: dict[str, Any],
-    only: Iterable[str] | None = None,
+    reg: Registration, old: dict[str, Any], new: dict[str, Any]
 ) -> dict[str, dict[str, Any]]:
-    """``{field name: {"old": .., "new": ..}}`` of the fields whose value
-    differs (restricted to the attnames in ``only``); masked fields show as
-    changed with ``"***"`` values. A field whose old value is unknown is
-    reported with ``"old": null``."""
-    wanted = None if only is None else set(only)
+    """``{field name: {"old": .., "new": ..}}`` of the fields in ``new`` whose
+    value differs; masked fields show as changed with ``"***"`` values. A
+    field whose old value is unknown is reported with ``"old": null``."""
     out: dict[str, dict[str, Any]] = {}
     for f in reg.fields:
         name = f.attname
-        if name not in new or (wanted is not None and name not in wanted):
+        if name not in new:
             continue
         before = _plain(old.get(name))
         after = new[name]
@@ -126,54 +123,35 @@ def changes(
     return out
 
 
-def _repr(instance: Model) -> str:
-    return safe_str(instance)[:MAX_REPR]
-
-
-def _object_id(instance: Model) -> str | None:
-    return None if instance.pk is None else str(instance.pk)
-
-
 def on_pre_save(sender: type[Model], instance: Model, raw: bool, using: str, **_: Any) -> None:
-    """Read the old row of an instance that was never loaded; nothing else."""
+    """Read the old values the instance never loaded (see the module docstring)."""
     try:
-        data = instance.__dict__
-        if _registry.INSERTING in data or instance.pk is None:
+        if _registry.INSERTING in instance.__dict__ or instance.pk is None:
             return
-        if _registry.BASELINE in data:
-            _read_missing(instance, using)
-            return
-        pk = instance._meta.pk
-        if instance._state.adding and pk is not None and pk.has_default():
-            return  # Django forces an INSERT: there is no old row
         reg = _registry.lookup(type(instance))
         if reg is None:
             return
-        names = [f.attname for f in reg.fields]
+        base = _registry.baseline(instance)
+        adding = instance._state.adding
+        if base is None:
+            pk = instance._meta.pk
+            if adding and pk is not None and pk.has_default():
+                return  # Django forces an INSERT: there is no old row
+            names = [f.attname for f in reg.fields]
+        elif adding:
+            return
+        else:
+            data = instance.__dict__
+            names = [f.attname for f in reg.fields if f.attname in data and f.attname not in base]
+        if not names:
+            return
         row = (
             type(instance)._base_manager.using(using).filter(pk=instance.pk).values(*names).first()
         )
         if row is not None:
-            _registry.set_baseline(instance, row, replace=True)
+            _registry.set_baseline(instance, row, replace=base is None)
     except Exception as exc:
         internal_error("receiver_failed", exc, "model.updated")
-
-
-def _read_missing(instance: Model, using: str) -> None:
-    """Read the old values of tracked fields set on the instance but never
-    loaded (deferred, then assigned; or filled in by Django 6.1's fetch
-    modes): one narrow query, only when there are such fields."""
-    reg = _registry.lookup(type(instance))
-    base = _registry.baseline(instance)
-    if reg is None or base is None or instance._state.adding:
-        return
-    data = instance.__dict__
-    missing = [f.attname for f in reg.fields if f.attname in data and f.attname not in base]
-    if not missing:
-        return
-    row = type(instance)._base_manager.using(using).filter(pk=instance.pk).values(*missing).first()
-    if row is not None:
-        _registry.set_baseline(instance, row)
 
 
 def on_post_save(
@@ -211,8 +189,8 @@ def on_post_save(
             event,
             {
                 "model": reg.label,
-                "object_id": _object_id(instance),
-                "object_repr": _repr(instance),
+                "object_id": object_id(instance),
+                "object_repr": object_repr(instance),
                 **fields,
             },
             on_commit=True,
@@ -234,9 +212,9 @@ def on_post_delete(sender: type[Model], instance: Model, using: str, **_: Any) -
         shot = snapshot(reg, values)
         collecting = _deleting.get()
         if collecting is not None:
-            collecting.append((instance, _object_id(instance), shot))
+            collecting.append((instance, object_id(instance), shot))
             return
-        emit_deleted(reg, instance, _object_id(instance), shot, using)
+        emit_deleted(reg, instance, object_id(instance), shot, using)
     except Exception as exc:
         internal_error("receiver_failed", exc, "model.deleted")
 
@@ -250,7 +228,7 @@ def emit_deleted(
         {
             "model": reg.label,
             "object_id": object_id,
-            "object_repr": _repr(instance),
+            "object_repr": object_repr(instance),
             "snapshot": shot,
         },
         on_commit=True,
@@ -269,8 +247,14 @@ _clearing: ContextVar[dict[tuple[int, type[Model]], list[Any]] | None] = Context
 )
 
 
+def id_order(pk: str | None) -> tuple[int, str]:
+    """Sort key of ids in numeric order where they are numbers (``"9"``
+    before ``"10"``); ``None`` first."""
+    return (0, "") if pk is None else (len(pk), pk)
+
+
 def _ids(values: Iterable[Any]) -> list[str]:
-    return sorted((str(v) for v in values), key=lambda s: (len(s), s))
+    return sorted((str(v) for v in values), key=id_order)
 
 
 def _through_columns(m2m: ManyToManyField[Any, Any], reverse: bool) -> tuple[str, str]:
@@ -284,10 +268,6 @@ def _through_columns(m2m: ManyToManyField[Any, Any], reverse: bool) -> tuple[str
 
 
 _through_fields: dict[type[Model], ManyToManyField[Any, Any]] = {}
-
-
-def _field_for(through: type[Model]) -> ManyToManyField[Any, Any] | None:
-    return _through_fields.get(through)
 
 
 def on_m2m_changed(
@@ -304,7 +284,7 @@ def on_m2m_changed(
     try:
         if action not in M2M_EVENTS and action != "pre_clear":
             return
-        m2m = _field_for(sender)
+        m2m = _through_fields.get(sender)
         if m2m is None:
             return
         key = (id(instance), sender)
@@ -339,8 +319,8 @@ def on_m2m_changed(
                 M2M_EVENTS[action],
                 {
                     "model": own.label,
-                    "object_id": _object_id(instance),
-                    "object_repr": _repr(instance),
+                    "object_id": object_id(instance),
+                    "object_repr": object_repr(instance),
                     "field": name,
                     "related_model": model._meta.label_lower,
                     "related_ids": _ids(related),

@@ -11,7 +11,7 @@ from eventlog import signals
 from eventlog._pipeline import emit, internal_error
 from eventlog._values import safe_str
 
-__all__ = ["connect", "describe", "label_of"]
+__all__ = ["connect", "describe", "label_of", "object_id", "object_repr"]
 
 EVENT_NAME: Final = re.compile(r"[A-Za-z0-9_]+(?:[.:-][A-Za-z0-9_]+)*")
 MAX_REPR: Final = 200
@@ -32,16 +32,22 @@ def label_of(sender: Any) -> str | None:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _repr(instance: Model) -> str:
+def object_repr(instance: Any) -> str:
+    """``str(instance)``, capped, never raising."""
     return safe_str(instance)[:MAX_REPR]
+
+
+def object_id(instance: Model) -> str | None:
+    """The instance's primary key as a string (``None`` before it has one)."""
+    return None if instance.pk is None else str(instance.pk)
 
 
 def describe(instance: Model) -> dict[str, Any]:
     """``{model, object_id, repr}`` of a model instance."""
     return {
         "model": instance._meta.label_lower,
-        "object_id": None if instance.pk is None else str(instance.pk),
-        "repr": _repr(instance),
+        "object_id": object_id(instance),
+        "repr": object_repr(instance),
     }
 
 
@@ -73,7 +79,7 @@ def _event(
         fields["instance"] = describe(instance)
         using = using or instance._state.db
     elif instance is not None:
-        fields["instance"] = {"repr": safe_str(instance)[:MAX_REPR]}
+        fields["instance"] = {"repr": object_repr(instance)}
     if not isinstance(event, str) or len(event) > 100 or not EVENT_NAME.fullmatch(event):
         fields["invalid_event"] = safe_str(event)[:100]
         event = "app.event"

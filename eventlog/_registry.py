@@ -27,7 +27,6 @@ logged under its concrete model's label unless it is registered itself.
 from __future__ import annotations
 
 import copy
-import re
 import threading
 import weakref
 from collections.abc import Callable, Iterable
@@ -41,6 +40,7 @@ from django.db.models.signals import class_prepared
 from django.utils.inspect import func_accepts_kwargs, func_supports_parameter
 
 from eventlog import _conf
+from eventlog._values import Masker
 
 __all__ = [
     "Registration",
@@ -106,16 +106,14 @@ class Registration:
             and f.name not in skipped
             and f.attname not in skipped
         )
-        secret = re.compile(
-            "|".join(re.escape(s) for s in _conf.mask_fields()) or r"(?!)", re.IGNORECASE
-        )
+        secret = Masker(_conf.mask_fields())  # the pipeline's own rule for secret names
         self.label = opts.label_lower
         self.fields = tracked
         masks = set(self.mask)
         self.masked = frozenset(
             f.name
             for f in tracked
-            if f.name in masks or f.attname in masks or secret.search(f.name)
+            if f.name in masks or f.attname in masks or secret.is_secret(f.name)
         )
         self.mutable = frozenset(
             f.attname for f in tracked if f.get_internal_type() in MUTABLE_TYPES
@@ -292,9 +290,7 @@ def _wrap(model: type[Model]) -> None:
         reg = _registry.get(cls) or _registry.get(cls._meta.concrete_model)  # type: ignore[arg-type]
         if reg is not None and reg.mutable:
             row = dict(zip(field_names, values, strict=False))
-            for name in reg.mutable & row.keys():
-                row[name] = copy.deepcopy(row[name])
-            instance.__dict__[BASELINE] = row
+            instance.__dict__[BASELINE] = _copy_mutable(reg, row)
         else:
             # Two references, no new object: a (names, values) pair per row
             # would be one more container for the garbage collector to track
@@ -335,6 +331,12 @@ def _wrap(model: type[Model]) -> None:
     _wrapped.add(model)
 
 
+def _copy_mutable(reg: Registration, row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with its JSON-like values copied: they can be changed in place,
+    and the baseline must keep what the database holds."""
+    return {k: copy.deepcopy(v) if k in reg.mutable else v for k, v in row.items()}
+
+
 def baseline(instance: Model) -> dict[str, Any] | None:
     """The instance's row as last loaded or saved (``None`` if never)."""
     state = instance.__dict__
@@ -350,7 +352,7 @@ def set_baseline(instance: Model, values: dict[str, Any], *, replace: bool = Fal
     """Record ``values`` (``{attname: value}``) as known to be in the database."""
     reg = lookup(type(instance))
     if reg is not None and reg.mutable:
-        values = {k: copy.deepcopy(v) if k in reg.mutable else v for k, v in values.items()}
+        values = _copy_mutable(reg, values)
     old = None if replace else baseline(instance)
     state = instance.__dict__
     state[BASELINE] = values if old is None else {**old, **values}

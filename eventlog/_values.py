@@ -80,7 +80,8 @@ class Masker:
         self._pattern = re.compile("|".join(re.escape(f) for f in fragments), re.IGNORECASE)
         self._seen: dict[str, bool] = {}
 
-    def _secret(self, key: object) -> bool:
+    def is_secret(self, key: object) -> bool:
+        """Whether values under ``key`` are masked."""
         if not isinstance(key, str):
             key = str(key)
         hit = self._seen.get(key)
@@ -123,7 +124,7 @@ class Masker:
         for key, item in value.items():
             secret = seen.get(key) if type(key) is str else None
             if secret is None:
-                secret = self._secret(key)
+                secret = self.is_secret(key)
             if secret:
                 new = item if type(item) is dict and item == MASKED_CHANGE else MASK
             elif type(item) in _SCALARS:

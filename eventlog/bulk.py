@@ -37,12 +37,11 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 from django.db import models, transaction
-from django.db.models.expressions import Combinable
-from django.db.models.expressions import Expression as _Expression
 
 from eventlog import _model_receivers as receivers
 from eventlog import _registry
 from eventlog._pipeline import emit, internal_error
+from eventlog._receivers import object_id
 from eventlog._registry import Registration
 
 __all__ = ["CHUNK", "AuditedManager", "AuditedQuerySet", "AuditedQuerySetMixin"]
@@ -77,15 +76,6 @@ def _emit_bulk(
         emit(event, fields, on_commit=True, using=using)
 
 
-def _order(pk: str | None) -> tuple[int, str]:
-    """Ids in numeric order where they are numbers (``"9"`` before ``"10"``)."""
-    return (0, "") if pk is None else (len(pk), pk)
-
-
-def _id(obj: models.Model) -> str | None:
-    return None if obj.pk is None else str(obj.pk)
-
-
 def _conflicts(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
     """``"ignore"``/``"update"`` when bulk_create was asked to handle conflicts
     (``bulk_create(objs, batch_size, ignore_conflicts, update_conflicts, ...)``)."""
@@ -97,7 +87,7 @@ def _conflicts(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
 
 
 def _is_expression(value: Any) -> bool:
-    return isinstance(value, Combinable | _Expression) or hasattr(value, "resolve_expression")
+    return hasattr(value, "resolve_expression")  # Django's own test for expressions
 
 
 class AuditedQuerySetMixin(_Base):
@@ -111,7 +101,9 @@ class AuditedQuerySetMixin(_Base):
         conflicts = _conflicts(args, kwargs)
         if reg is not None and created and conflicts:
             try:  # which rows were inserted, skipped or updated is not known
-                ids = sorted({i for i in map(_id, created) if i is not None}, key=_order)
+                ids = sorted(
+                    {i for i in map(object_id, created) if i is not None}, key=receivers.id_order
+                )
                 fields: dict[str, Any] = {
                     "model": reg.label,
                     "object_ids": ids,
@@ -131,7 +123,7 @@ class AuditedQuerySetMixin(_Base):
                     _registry.set_baseline(obj, values, replace=True)
                     if obj.pk is not None:
                         per[str(obj.pk)] = receivers.changes(reg, {}, values)
-                _emit_bulk("model.bulk_created", reg, [_id(o) for o in created], per, self.db)
+                _emit_bulk("model.bulk_created", reg, [object_id(o) for o in created], per, self.db)
             except Exception as exc:
                 internal_error("receiver_failed", exc, "model.bulk_created")
         return created
@@ -165,7 +157,9 @@ class AuditedQuerySetMixin(_Base):
                     if diff:
                         per[str(obj.pk)] = diff
                 if per:
-                    _emit_bulk("model.bulk_updated", reg, sorted(per, key=_order), per, self.db)
+                    _emit_bulk(
+                        "model.bulk_updated", reg, sorted(per, key=receivers.id_order), per, self.db
+                    )
             except Exception as exc:
                 internal_error("receiver_failed", exc, "model.bulk_updated")
         return count
@@ -234,7 +228,7 @@ class AuditedQuerySetMixin(_Base):
             if diff:
                 per[pk] = diff
         if per:
-            _emit_bulk("model.bulk_updated", reg, sorted(per, key=_order), per, self.db)
+            _emit_bulk("model.bulk_updated", reg, sorted(per, key=receivers.id_order), per, self.db)
 
     def delete(self) -> tuple[int, dict[str, int]]:
         """``QuerySet.delete``, logged as one ``model.bulk_deleted`` per chunk
@@ -258,7 +252,7 @@ class AuditedQuerySetMixin(_Base):
                     mine.append((object_id, shot))
                 elif other is not None:  # a cascade: logged as usual
                     receivers.emit_deleted(other, instance, object_id, shot, self.db)
-            ids = sorted((pk for pk, _ in mine), key=_order)
+            ids = sorted((pk for pk, _ in mine), key=receivers.id_order)
             per = {
                 pk: {name: {"old": value, "new": None} for name, value in shot.items()}
                 for pk, shot in mine
