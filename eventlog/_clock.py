@@ -3,19 +3,54 @@
 The standard library offers neither an RFC 3339 ``...Z`` formatter cheaper
 than ``datetime.isoformat()`` + ``replace`` nor ``uuid.uuid7()`` before
 Python 3.14; both are on the hot path, so they are done here by hand from a
-single ``time.time_ns()`` reading (about a microsecond together).
+single ``time.time_ns()`` reading (about a microsecond together): the text of
+the current second and of the current millisecond is kept between calls.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import time
+from collections.abc import Callable
 
 __all__ = ["format_ns", "now", "stamp", "uuid7"]
 
 _cached_second = -1
 _cached_prefix = ""
-_urandom = os.urandom
+_cached_ms = -1
+_cached_ms_hex = ""
+_VARIANT = 0b10 << 62
+
+
+class _Random:
+    """62 random bits per id from a private generator seeded by the OS.
+
+    Not the module-level ``random`` (a user's ``random.seed()`` would repeat
+    ids) and not ``os.urandom`` per id (a system call per line). Reseeded in a
+    forked child, also one forked without Python's hooks (uWSGI without
+    ``py-call-osafterfork``): the process id is checked on each call.
+    """
+
+    __slots__ = ("bits", "pid")
+
+    def __init__(self) -> None:
+        self.pid = -1
+        self.bits: Callable[[int], int] = self._seed()
+
+    def _seed(self) -> Callable[[int], int]:
+        self.pid = os.getpid()
+        # Ids must be unique, not unguessable: seeded from the OS, not a secret.
+        self.bits = random.Random(os.urandom(32)).getrandbits  # noqa: S311
+        return self.bits
+
+    def __call__(self) -> int:
+        if os.getpid() != self.pid:
+            self._seed()
+        return self.bits(62)
+
+
+_random = _Random()
 
 
 def _prefix(second: int) -> str:
@@ -35,12 +70,13 @@ def format_ns(ns: int) -> str:
 def uuid7(ns: int) -> str:
     """A UUIDv7 (RFC 9562) for ``ns``: 48-bit milliseconds, 12-bit sub-millisecond
     fraction (so ids from one clock sort by time), 62 random bits."""
-    sub_ms = ((ns % 1_000_000) * 4096) // 1_000_000
-    value = ((ns // 1_000_000) << 80) | (0x7 << 76) | (sub_ms << 64) | (0b10 << 62)
-    # os.urandom, not `random`: a user's random.seed() or a fork without
-    # Python's hooks must not repeat ids.
-    h = f"{value | (int.from_bytes(_urandom(8)) >> 2):032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    global _cached_ms, _cached_ms_hex
+    ms, rest = divmod(ns, 1_000_000)
+    if ms != _cached_ms:
+        h = f"{ms:012x}"
+        _cached_ms_hex, _cached_ms = f"{h[:8]}-{h[8:]}-7", ms
+    low = f"{_VARIANT | _random():016x}"
+    return f"{_cached_ms_hex}{(rest * 4096) // 1_000_000:03x}-{low[:4]}-{low[4:]}"
 
 
 def stamp(ns: int) -> tuple[str, str]:

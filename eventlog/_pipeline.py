@@ -13,12 +13,13 @@ Processors, in order:
 1. :func:`add_envelope`: ``timestamp``, ``level``, ``event``, ``event_id``,
    ``schema_version``, then the context of :mod:`eventlog._context`, then the
    event's own keys (a key that would overwrite the envelope or the sink's
-   ``stream``/``seq``/``hash`` is moved under ``extra``);
-2. masking of secret-looking keys at any depth;
-3. the capture hook of :func:`eventlog.testing.capture_events` (which so
+   ``stream``/``seq``/``hash`` is moved under ``extra``), their values masked
+   where the key looks like a secret, at any depth
+   (:meth:`eventlog._values.Masker.merge`, one pass);
+2. the capture hook of :func:`eventlog.testing.capture_events` (which so
    always sees the native format);
-4. with ``EVENTLOG_FORMAT = "ecs"``, :func:`eventlog._ecs.to_ecs`;
-5. :func:`eventlog._values.render`: orjson, capped.
+3. with ``EVENTLOG_FORMAT = "ecs"``, :func:`eventlog._ecs.to_ecs`;
+4. :func:`eventlog._values.render`: orjson, capped.
 
 The sink then adds ``stream``, ``seq`` and ``hash`` and appends the line.
 """
@@ -30,6 +31,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Mapping, MutableMapping
 from contextvars import ContextVar
 from functools import partial
@@ -38,7 +40,7 @@ from typing import Any, Final
 import structlog
 from django.db import transaction
 
-from eventlog import _clock, _conf, _context, _ecs, _keys
+from eventlog import _clock, _conf, _context, _ecs
 from eventlog._sink import FileSink, Sink
 from eventlog._values import Masker, render
 from eventlog._writer import BackgroundWriter, install_sigterm_handler
@@ -56,6 +58,9 @@ SINK_RESERVE: Final = 320
 _FIELDS: Final = "__eventlog_fields__"
 _CAPTURED: Final = "__eventlog_context__"
 _METHOD_LEVEL: Final = {"warn": "warning", "exception": "error", "fatal": "critical"}
+_AT_ONCE: Final = frozenset({"error", "critical"})
+_NO_FIELDS: Final[Mapping[str, Any]] = {}
+_time_ns = time.time_ns
 
 _log = logging.getLogger("eventlog")
 _sinks: dict[str, Sink] = {}
@@ -162,24 +167,20 @@ def _make_sink(name: str) -> Sink:
 def add_envelope(
     _logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
 ) -> dict[str, Any]:
-    """Processor: the contract's envelope, then context, then the event's keys."""
-    timestamp, event_id = _clock.now()
+    """Processor: the contract's envelope, then context, then the event's keys,
+    masked."""
+    ns = _time_ns()
     out: dict[str, Any] = {
-        "timestamp": timestamp,
+        "timestamp": _clock.format_ns(ns),
         "level": _METHOD_LEVEL.get(method_name, method_name),
         "event": event_dict.pop("event", "app.event"),
-        "event_id": event_id,
+        "event_id": _clock.uuid7(ns),
         "schema_version": SCHEMA_VERSION,
     }
     captured = event_dict.pop(_CAPTURED, None)
-    fields = event_dict.pop(_FIELDS, None) or {}
+    fields = event_dict.pop(_FIELDS, None) or _NO_FIELDS
     context = _context.current() if captured is None else captured
-    return _keys.merge(out, context, fields, event_dict)
-
-
-def _mask(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    masked: dict[str, Any] = _masker(event_dict)
-    return masked
+    return _masker.merge(out, context, fields, event_dict)
 
 
 def _capture(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
@@ -209,7 +210,7 @@ def configure() -> None:
     wrapper: Any = structlog.make_filtering_bound_logger(_conf.level())
     # The class is instantiated directly (BoundLoggerBase's constructor) rather
     # than through structlog.configure(), which is global and the project's.
-    processors: list[Any] = [add_envelope, _mask, _capture, _render]
+    processors: list[Any] = [add_envelope, _capture, _render]
     if _conf.output_format() == "ecs":
         processors.insert(-1, _to_ecs)
     _logger = wrapper(target, processors, {})
@@ -230,18 +231,19 @@ def emit(
     context captured now, and never if it rolls back. Errors and criticals are
     written at once by default: they describe the failure a rollback follows.
     Keys of ``fields`` that would overwrite the envelope or the sink's keys are
-    moved under ``extra`` (:func:`eventlog._keys.merge`).
+    moved under ``extra`` (:meth:`eventlog._values.Masker.merge`).
     """
     try:
-        data = dict(fields or {})
+        data = _NO_FIELDS if fields is None else fields
         if level not in LEVELS:
-            data = _keys.merge(data, {"level": str(level)})
+            data = {**data, "level": str(level)}  # moved under "extra"
             level = "info"
         if on_commit is None:
-            on_commit = level not in {"error", "critical"}
+            on_commit = level not in _AT_ONCE
         if on_commit and transaction.get_connection(using).in_atomic_block:
-            captured = _context.current()
-            transaction.on_commit(partial(_write, event, level, data, captured), using=using)
+            # Copied now: the caller may change its dict before the commit.
+            deferred = partial(_write, event, level, dict(data), _context.current())
+            transaction.on_commit(deferred, using=using)
             return
         _write(event, level, data)
     except Exception as exc:
@@ -249,7 +251,7 @@ def emit(
 
 
 def _write(
-    event: str, level: str, fields: dict[str, Any], captured: dict[str, Any] | None = None
+    event: str, level: str, fields: Mapping[str, Any], captured: dict[str, Any] | None = None
 ) -> None:
     try:
         if _logger is None:

@@ -26,7 +26,7 @@ from django.db.models.fields.files import FieldFile
 from django.utils.duration import duration_iso_string
 from django.utils.functional import Promise
 
-from eventlog._keys import ENVELOPE  # never shortened when a line is over the cap
+from eventlog._keys import ENVELOPE, MOVED_TO, RESERVED  # ENVELOPE is never shortened
 
 __all__ = ["MASK", "MASKED_CHANGE", "Masker", "json_default", "render", "safe_str"]
 
@@ -114,6 +114,49 @@ class Masker:
             if cls is not list or any(a is not b for a, b in zip(items, value, strict=True)):
                 return items
         return value
+
+    def merge(self, out: dict[str, Any], *sources: Mapping[Any, Any]) -> dict[str, Any]:
+        """Add the keys of ``sources`` to ``out``, later sources winning, with
+        their values masked (``out``'s own values are left as they are).
+
+        A key that would overwrite the envelope or the sink's keys (from event
+        fields, bound context or a log record's extras alike) goes under
+        ``"extra"`` instead, merged into a copy of the caller's own ``"extra"``
+        (a dict) or beside it (``{"value": ...}``); nothing the caller passed
+        is mutated. Keys are made strings.
+
+        One pass does both jobs: merging and then masking the result was two
+        walks over every key of every line.
+        """
+        seen = self._seen
+        moved: dict[str, Any] | None = None
+        for source in sources:
+            for key, value in source.items():
+                if type(key) is not str:
+                    key = str(key)
+                if key in RESERVED:
+                    if moved is None:
+                        moved = {}
+                    moved[key] = value
+                    continue
+                secret = seen.get(key)
+                if secret is None:
+                    secret = self.is_secret(key)
+                if secret:
+                    value = value if type(value) is dict and value == MASKED_CHANGE else MASK
+                elif type(value) not in _SCALARS:
+                    value = self(value, 1)
+                out[key] = value
+        if moved:
+            moved = self._mapping(moved, 1)
+            own = out.get(MOVED_TO)
+            if own is None:
+                out[MOVED_TO] = moved
+            elif isinstance(own, Mapping):
+                out[MOVED_TO] = {**own, **moved}
+            else:
+                out[MOVED_TO] = {"value": own, **moved}
+        return out
 
     def _mapping(self, value: Mapping[Any, Any], depth: int) -> Any:
         # The hot loop of every line (a dozen keys, most of them scalars under

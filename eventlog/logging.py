@@ -25,7 +25,7 @@ from typing import Any, Final
 
 from pythonjsonlogger.orjson import OrjsonFormatter
 
-from eventlog import _clock, _context, _keys, _pipeline
+from eventlog import _clock, _context, _pipeline
 from eventlog._values import json_default, render
 
 __all__ = ["JsonFormatter", "JsonLinesHandler"]
@@ -61,14 +61,12 @@ class JsonFormatter(OrjsonFormatter):
             "event_id": event_id,
             "schema_version": _pipeline.SCHEMA_VERSION,
         }
-        # The record's extras cannot forge the envelope (see _keys.merge).
-        merged = _keys.merge(envelope, _context.current(resolve_actor=False), record_data)
+        # The record's extras cannot forge the envelope; secrets are masked.
+        merged = _pipeline._masker.merge(
+            envelope, _context.current(resolve_actor=False), record_data
+        )
         log_data.clear()
         log_data.update(merged)
-
-    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
-        masked: dict[str, Any] = _pipeline._masker(log_data)
-        return masked
 
     def jsonify_log_record(self, log_data: dict[str, Any]) -> str:
         return render(log_data, _pipeline._cap).decode()

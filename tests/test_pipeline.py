@@ -205,6 +205,27 @@ def test_secrets_are_masked_at_any_depth(eventlog_dir, settings):
     assert line["ssn"] == "***"
 
 
+def test_a_mask_fragment_never_blanks_the_envelope(eventlog_dir, settings):
+    """A mask fragment that names envelope keys (here "event" and "id") masks the
+    caller's and the context's values, never the envelope the line needs to parse."""
+    settings.EVENTLOG_MASK_FIELDS = ["event", "id"]
+    with eventlog.context(request_id="r-1"):
+        event_signal.send(sender="t", event="app.masked", order_id=7, eventual="x", level="warning")
+    (line,) = read(eventlog_dir, event="app.masked")
+    assert_envelope(line)
+    assert line["level"] == "warning"
+    assert line["order_id"] == line["eventual"] == line["request_id"] == "***"
+
+
+def test_moved_keys_are_masked_too(eventlog_dir):
+    """Secrets inside a value moved under "extra" (a caller's "timestamp") are masked."""
+    event_signal.send(sender="t", timestamp={"when": "now", "token": "t0ps3cret"})
+    raw = raw_lines(eventlog_dir)[0]
+    assert b"t0ps3cret" not in raw
+    (line,) = read(eventlog_dir)
+    assert line["extra"] == {"timestamp": {"when": "now", "token": "***"}}
+
+
 def test_oversized_values_are_truncated_within_the_cap(eventlog_dir, settings):
     """A line never exceeds EVENTLOG_MAX_LINE_BYTES: the largest values are cut with a marker."""
     settings.EVENTLOG_MAX_LINE_BYTES = 4096
