@@ -146,9 +146,12 @@ def prune(path: Path, keep: int, max_age_s: float = 0.0) -> None:
         file.unlink(missing_ok=True)
 
 
-def compress_and_prune(path: Path, keep: int, max_age_s: float = 0.0) -> None:
-    """Gzip every rotated file of ``path`` not yet compressed, then prune; a
-    failure is reported on stderr, never raised (this runs in a thread)."""
+def compress_and_prune(path: Path, keep: int, max_age_s: float = 0.0, delay: float = 0.0) -> None:
+    """After ``delay`` seconds, gzip every rotated file of ``path`` not yet
+    compressed, then prune; a failure is reported on stderr, never raised
+    (this runs in a thread)."""
+    if delay > 0:
+        time.sleep(delay)
     try:
         sweep_stale_tmp(path)
         for rotated in rotated_files(path):

@@ -6,13 +6,17 @@ processes lines are lost and misplaced (FIELD-NOTES: 8-21k of 40k lines lost).
 Why not a lock file per record (concurrent-log-handler): it serializes every
 write across processes and compresses inside the lock on the request path.
 
-The protocol here costs a shared ``flock`` and a ``stat`` per line:
+The protocol here costs a shared ``flock`` and a check per line:
 
 * every process appends whole lines with one ``write()`` on an ``O_APPEND``
   descriptor, so lines from different processes never interleave;
 * a writer holds a *shared* ``flock`` on its descriptor while it checks that
   the path still names its inode and writes; if not (rotated, or moved by
-  logrotate, or deleted), it reopens the path first;
+  logrotate, or deleted), it reopens the path first. With size rotation the
+  check is the rotation counter of :mod:`eventlog._generation` (an 8-byte
+  ``pread``), with an ``lstat`` at least once a second for renames and
+  deletions made by other tools; otherwise (time rotation, external rotation)
+  an ``lstat`` per line;
 * the process that sees the file past ``max_bytes`` takes an *exclusive*
   ``flock``, which waits for writes in flight, re-checks (another process may
   have rotated already), renames the file to a name that sorts by age and
@@ -58,6 +62,7 @@ import orjson
 
 from eventlog import _integrity
 from eventlog._durability import WRITE, Durability, PeriodicSync
+from eventlog._generation import Generation
 from eventlog._rotation import (
     ROTATED_SUFFIX,
     compress_and_prune,
@@ -80,6 +85,9 @@ _HOST: Final = socket.gethostname().split(".")[0] or "host"
 # many processes a non-blocking attempt can keep failing and let a file grow
 # far past the limit.
 _OVERSHOOT: Final = 2
+# With size rotation, how long a writer trusts the rotation counter alone: a
+# live file renamed or deleted by another tool is noticed within this time.
+RECHECK_S: Final = 1.0
 
 
 class Sink(Protocol):
@@ -152,6 +160,13 @@ class FileSink:
         self._pruned_at_start = False
         self._pending_report: str | None = None
         self._compressor: threading.Thread | None = None
+        # Size rotation only: time rotation reads the file's mtime per line,
+        # and with external rotation renames come from elsewhere.
+        self._generation = (
+            Generation(path, FILE_MODE) if max_bytes and not rotate_interval_s else None
+        )
+        self._gen: int | None = None  # counter value the open descriptor is known current at
+        self._recheck_at = 0.0
         self._new_stream()
         _live_sinks.add(self)
 
@@ -172,12 +187,16 @@ class FileSink:
                     os.fsync(self._fd)
             with contextlib.suppress(OSError):
                 os.close(self._fd)
-        self._fd, self._ino = -1, (-1, -1)
+        self._fd, self._ino, self._gen = -1, (-1, -1), None
 
     def _after_fork_in_child(self) -> None:
         self._lock = threading.Lock()
         self._dirty = False  # the parent syncs what it wrote
         self._close_fd()
+        if self._generation is not None:
+            # flock belongs to the open file description, which the parent
+            # shares: the child needs its own for bump() to exclude the parent.
+            self._generation.close()
         self._backlog.clear()
         self._backlog_size = 0
         self._compressor = None
@@ -249,9 +268,13 @@ class FileSink:
     def _open(self) -> int:
         self._close_fd()
         self.path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        # Read before the open: a rotation between the two then shows as a
+        # changed counter, never the other way round.
+        gen = self._generation.read() if self._generation is not None else None
         fd = os.open(self.path, _OPEN_FLAGS, FILE_MODE)
         st = os.fstat(fd)
         self._fd, self._ino = fd, (st.st_dev, st.st_ino)
+        self._gen, self._recheck_at = gen, time.monotonic() + RECHECK_S
         if not self._pruned_at_start and self.max_age_s and self._rotates():
             # Age retention also applies to a process that never rotates.
             self._pruned_at_start = True
@@ -265,10 +288,14 @@ class FileSink:
         """Write ``line`` to the file now at ``path``; return the file's size
         after it (as far as this process knows)."""
         fd = self._fd if self._fd >= 0 else self._open()
+        generation = self._generation
         while True:
             period_due = False
             fcntl.flock(fd, fcntl.LOCK_SH)
             try:
+                gen = generation.read() if generation is not None else None
+                if gen is not None and gen == self._gen and time.monotonic() < self._recheck_at:
+                    return self._write_line(fd, line)
                 try:
                     st = os.lstat(self.path)
                 except FileNotFoundError:
@@ -277,14 +304,9 @@ class FileSink:
                     if self.rotate_interval_s and self._from_past_period(st):
                         period_due = True
                     else:
-                        if self._torn:
-                            # A failed write left part of a line: end it, so the
-                            # fragment stays a line of its own (verify reports it)
-                            # and this line parses.
-                            line = b"\n" + line
-                        self._write_all(fd, line)
-                        self._torn = False
-                        return st.st_size + len(line)
+                        # Still the live file: trust this counter value for a while.
+                        self._gen, self._recheck_at = gen, time.monotonic() + RECHECK_S
+                        return self._write_line(fd, line)
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
             if period_due:
@@ -292,6 +314,18 @@ class FileSink:
                 # line goes in (waiting for the exclusive lock: once a period).
                 self._rename_if(self._from_past_period, blocking=True)
             fd = self._open()
+
+    def _write_line(self, fd: int, line: bytes) -> int:
+        """Write ``line`` whole; return the file's size just after it."""
+        if self._torn:
+            # A failed write left part of a line: end it, so the fragment stays
+            # a line of its own (verify reports it) and this line parses.
+            line = b"\n" + line
+        self._write_all(fd, line)
+        self._torn = False
+        # On O_APPEND the offset is the end of this line: the size, without
+        # the cost of a stat.
+        return os.lseek(fd, 0, os.SEEK_CUR)
 
     def _from_past_period(self, st: os.stat_result) -> bool:
         """The file was last written before the current period began (its
@@ -407,15 +441,20 @@ class FileSink:
             if (st.st_dev, st.st_ino) != self._ino or not due(st):
                 return  # another process rotated first
             os.rename(self.path, rotated_name(self.path))
+            # After the rename, so that a counter read before an open always
+            # predates what the open finds (see _open).
+            told = self._generation is None or self._generation.bump()
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
         self.stats.rotations += 1
-        self._compress_later()
+        # If the counter could not move, writers may add lines to the renamed
+        # file until their next lstat: compress it only after that.
+        self._compress_later(delay=0.0 if told else RECHECK_S + 0.1)
 
-    def _compress_later(self) -> None:
+    def _compress_later(self, delay: float = 0.0) -> None:
         thread = threading.Thread(
             target=compress_and_prune,
-            args=(self.path, self.backup_count, self.max_age_s),
+            args=(self.path, self.backup_count, self.max_age_s, delay),
             name="eventlog-gzip",
             daemon=True,
         )
@@ -441,6 +480,8 @@ class FileSink:
                 self._syncer.stop()
                 self._syncer = None
             self._close_fd()
+            if self._generation is not None:
+                self._generation.close()
         if self._backlog:
             with contextlib.suppress(Exception):
                 print(

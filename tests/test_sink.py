@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections import Counter
 
 import orjson
 import pytest
 
-from eventlog import _pipeline
+from eventlog import _pipeline, _sink
 from eventlog._sink import FileSink, rotated_files
 from eventlog.signals import event_signal
 from tests.helpers import ROOT, all_lines, assert_chains, child_env, run_writers
@@ -208,3 +209,63 @@ def test_a_fork_without_python_hooks_starts_a_new_stream(tmp_path):
     second = orjson.loads((tmp_path / "events.jsonl").read_bytes().splitlines()[1])
     assert second["stream"] != first
     assert second["seq"] == 1
+
+
+def _lines_of(path):
+    return [orjson.loads(x)["n"] for x in path.read_bytes().splitlines()]
+
+
+def test_size_rotation_checks_the_shared_counter_not_lstat_per_line(tmp_path, monkeypatch):
+    """With size rotation a writer does not stat the path for each line: it
+    reads the rotation counter, and still follows another writer's rotation."""
+    path = tmp_path / "events.jsonl"
+    a = FileSink(path, max_bytes=2000)
+    b = FileSink(path, max_bytes=2000)  # another process, as far as the file goes
+    a.write(b'{"n":0}')
+    b.write(b'{"n":1}')
+    calls = []
+    real_lstat = _sink.os.lstat
+    monkeypatch.setattr(_sink.os, "lstat", lambda p: calls.append(str(p)) or real_lstat(p))
+    for n in range(2, 5):
+        b.write(b'{"n":%d}' % n)
+    assert str(path) not in calls
+    a.write(b'{"n":5,"pad":"' + b"x" * 2000 + b'"}')  # over the limit: a rotates
+    a.wait()
+    b.write(b'{"n":6}')  # the counter moved: b checks, reopens, writes to the new file
+    assert _lines_of(path) == [6]
+    (rotated,) = rotated_files(path)
+    assert rotated.name.endswith(".gz")
+    assert (tmp_path / ".events.jsonl.gen").exists()
+    assert [orjson.loads(x)["n"] for x in all_lines(tmp_path)] == [0, 1, 2, 3, 4, 5, 6]
+
+
+def test_a_live_file_deleted_by_hand_is_noticed_within_the_recheck_time(tmp_path, monkeypatch):
+    """A rename or deletion no eventlog process made does not move the counter;
+    the writer's periodic lstat (at least every RECHECK_S) finds it."""
+    path = tmp_path / "events.jsonl"
+    sink = FileSink(path, max_bytes=1 << 20)
+    sink.write(b'{"n":1}')
+    path.unlink()
+    now = _sink.time.monotonic()
+    monkeypatch.setattr(_sink.time, "monotonic", lambda: now + _sink.RECHECK_S + 1)
+    sink.write(b'{"n":2}')
+    assert _lines_of(path) == [2]
+
+
+def test_a_rename_the_counter_cannot_announce_is_compressed_only_after_the_recheck(
+    tmp_path, monkeypatch
+):
+    """If the counter cannot move (its file unwritable), lines a writer still
+    adds to the renamed file before its next lstat are kept: the file is
+    compressed only once every writer has checked."""
+    monkeypatch.setattr(_sink.Generation, "bump", lambda self: False)
+    path = tmp_path / "events.jsonl"
+    a, b = FileSink(path, max_bytes=300), FileSink(path, max_bytes=300)
+    a.write(b'{"n":1}')
+    b.write(b'{"n":2}')
+    a.write(b'{"n":3,"pad":"' + b"x" * 300 + b'"}')  # a rotates; b is not told
+    time.sleep(0.3)  # long enough for an immediate compression of the tiny file
+    b.write(b'{"n":4}')  # b still trusts its descriptor: into the renamed file
+    a.wait()
+    b.write(b'{"n":5}')
+    assert sorted(orjson.loads(x)["n"] for x in all_lines(tmp_path)) == [1, 2, 3, 4, 5]
