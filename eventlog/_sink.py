@@ -53,7 +53,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Protocol
@@ -155,6 +155,7 @@ class FileSink:
         self._backlog_size = 0
         self._failing = False
         self._torn = False
+        self._done = 0  # bytes of the last failed write() that did reach the file
         self._dirty = False
         self._syncer: PeriodicSync | None = None
         self._pruned_at_start = False
@@ -209,30 +210,33 @@ class FileSink:
     def write(self, rendered: bytes) -> None:
         """Append one event, given as a rendered JSON object (``{...}``, no
         newline), after adding ``stream``, ``seq`` and ``hash``. Never raises."""
+        self.write_many((rendered,))
+
+    def write_many(self, batch: Sequence[bytes]) -> None:
+        """Append several events as :meth:`write` does, in order, with one
+        ``write()`` for all of them (the background writer's batches: lines
+        from other processes still never interleave with any of them)."""
         if os.getpid() != self._pid:
             # Forked without Python's fork hooks (uWSGI without
             # py-call-osafterfork): start this process's own stream and file
             # description here.
             self._after_fork_in_child()
         with self._lock:
-            self._seq += 1
-            body = rendered[:-1] + self._stream_part + str(self._seq).encode() + b"}"
-            digest = _integrity.chain(self._prev, body, self._key)
-            self._prev = digest
-            line = _integrity.seal(body, digest)
+            lines = [self._seal(rendered) for rendered in batch]
             size = 0
             if not self._backlog or self._drain():
                 try:
-                    size = self._append(line)
-                    self.stats.written += 1
+                    size = self._append(lines[0] if len(lines) == 1 else b"".join(lines))
+                    self.stats.written += len(lines)
                     if self._fsyncs:
                         self._synced()
                     self._recovered()
                 except OSError as exc:
-                    self._keep(line)
+                    self._keep_unwritten(lines)
                     self._failed(exc)
             else:
-                self._keep(line)
+                for line in lines:
+                    self._keep(line)
             report, self._pending_report = self._pending_report, None
         if report is not None and self._on_failure is not None:
             # Outside the lock: the report may come back to this very sink.
@@ -240,6 +244,26 @@ class FileSink:
                 self._on_failure(self, report)
         if self.max_bytes and size > self.max_bytes:
             self._rotate(size)
+
+    def _seal(self, rendered: bytes) -> bytes:
+        """The complete line of ``rendered``: next ``seq``, chained ``hash``."""
+        self._seq += 1
+        body = rendered[:-1] + self._stream_part + str(self._seq).encode() + b"}"
+        digest = _integrity.chain(self._prev, body, self._key)
+        self._prev = digest
+        return _integrity.seal(body, digest)
+
+    def _keep_unwritten(self, lines: list[bytes]) -> None:
+        """After a failed write of ``lines`` joined: keep for retry those not
+        written whole (a torn one is written again whole later)."""
+        done = self._done
+        for line in lines:
+            if done >= len(line):
+                done -= len(line)
+                self.stats.written += 1
+            else:
+                done = 0
+                self._keep(line)
 
     def _keep(self, line: bytes) -> None:
         backlog = self._backlog
@@ -320,7 +344,12 @@ class FileSink:
         if self._torn:
             # A failed write left part of a line: end it, so the fragment stays
             # a line of its own (verify reports it) and this line parses.
-            line = b"\n" + line
+            try:
+                self._write_all(fd, b"\n")
+            except OSError:
+                self._done = 0
+                raise
+            self._torn = False
         self._write_all(fd, line)
         self._torn = False
         # On O_APPEND the offset is the end of this line: the size, without
@@ -339,7 +368,8 @@ class FileSink:
             try:
                 written = os.write(fd, view)
             except OSError:
-                if len(view) < len(line):
+                self._done = len(line) - len(view)  # bytes of line already written
+                if self._done:
                     self._torn = True
                 raise
             if written == 0:

@@ -42,7 +42,9 @@ from eventlog._sink import REPORT_EVERY_S, FileSink, SinkStats
 __all__ = ["BackgroundWriter", "install_sigterm_handler"]
 
 FLUSH_TIMEOUT_S: Final = 10.0
-_NOTIFY_EVERY: Final = 256
+# Lines handed to the sink in one write(): at most this many bytes (one
+# write() per batch keeps the whole batch contiguous in the file).
+BATCH_BYTES: Final = 1 << 20
 
 
 class BackgroundWriter:
@@ -70,6 +72,7 @@ class BackgroundWriter:
         self._pid = os.getpid()
         self._lines: deque[bytes] = deque()
         self._tokens: queue.SimpleQueue[bool] = queue.SimpleQueue()
+        self._sleeping = True  # the writer thread waits for a token
         self._busy = threading.Lock()  # held by whoever hands lines to the sink
         self._busy_owner = 0
         self._space = threading.Condition(threading.Lock())
@@ -108,7 +111,12 @@ class BackgroundWriter:
         if len(self._lines) >= self.queue_size and not self._room(rendered):
             return
         self._lines.append(rendered)
-        self._tokens.put(True)
+        # Wake the writer only when it sleeps: a token per line would switch
+        # threads per line. Append first, look second; the writer marks
+        # itself sleeping first and looks at the queue second, so one of the
+        # two always sees the other (statements run one at a time under the GIL).
+        if self._sleeping:
+            self._tokens.put(True)
 
     def _room(self, rendered: bytes) -> bool:
         """Wait for room in the queue (block), or count a drop (drop). False
@@ -140,7 +148,10 @@ class BackgroundWriter:
 
     def _run(self) -> None:
         while True:
-            go_on = self._tokens.get()
+            self._sleeping = True
+            # Lines queued after the last drain may have come without a token.
+            go_on = True if self._lines else self._tokens.get()
+            self._sleeping = False
             with self._busy_for_writing():
                 self._drain()
             with self._space:
@@ -160,13 +171,18 @@ class BackgroundWriter:
                 self._busy_owner = 0
 
     def _drain(self) -> None:
-        """Hand every queued line to the sink, oldest first (``_busy`` held)."""
-        lines, write = self._lines, self.sink.write
-        n = 0
+        """Hand every queued line to the sink, oldest first, in batches of up
+        to ``BATCH_BYTES`` (``_busy`` held)."""
+        lines, write_many, popleft = self._lines, self.sink.write_many, self._lines.popleft
         while lines:
-            write(lines.popleft())
-            n += 1
-            if n % _NOTIFY_EVERY == 0 and self._space.acquire(blocking=False):
+            batch: list[bytes] = []
+            size = 0
+            while lines and size < BATCH_BYTES:
+                line = popleft()
+                batch.append(line)
+                size += len(line)
+            write_many(batch)
+            if self._space.acquire(blocking=False):
                 try:
                     self._space.notify_all()
                 finally:
