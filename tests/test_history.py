@@ -22,7 +22,7 @@ from django.core.management.base import CommandError
 from django.db.models.signals import post_save
 
 import eventlog
-from eventlog import _clock, _context, _history, _pipeline, reader
+from eventlog import _context, _history, _pipeline, reader
 from speedy.models import Employees
 from tests.helpers import ROOT, child_env, raw_lines
 
@@ -40,16 +40,16 @@ class Clock:
     def __init__(self) -> None:
         self.stamp = ts(0)
 
-    def now(self) -> tuple[str, str]:
+    def ns(self) -> int:
         moment = datetime.strptime(self.stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-        return _clock.stamp(int(moment.timestamp() * 1_000_000) * 1000)
+        return int(moment.timestamp() * 1_000_000) * 1000
 
 
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
     """Lines written in the test carry the clock's time."""
     c = Clock()
-    monkeypatch.setattr(_clock, "now", c.now)
+    monkeypatch.setattr(_pipeline, "_time_ns", c.ns)
     return c
 
 
