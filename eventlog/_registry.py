@@ -280,25 +280,36 @@ def _wrap(model: type[Model]) -> None:
         original_from_db, "fetch_mode"
     )
 
-    def from_db(
-        cls: type[Model], db: str | None, field_names: Any, values: Any, **kwargs: Any
-    ) -> Model:
-        if passes_kwargs:
-            instance = original_from_db(cls, db, field_names, values, **kwargs)
-        else:
-            instance = original_from_db(cls, db, field_names, values)
+    def keep(cls: type[Model], instance: Model, field_names: Any, values: Any) -> None:
         reg = _registry.get(cls) or _registry.get(cls._meta.concrete_model)  # type: ignore[arg-type]
+        state = instance.__dict__
         if reg is not None and reg.mutable:
-            row = dict(zip(field_names, values, strict=False))
-            instance.__dict__[BASELINE] = _copy_mutable(reg, row)
+            state[BASELINE] = _copy_mutable(reg, dict(zip(field_names, values, strict=False)))
         else:
             # Two references, no new object: a (names, values) pair per row
             # would be one more container for the garbage collector to track
             # and walk while a large queryset loads (+30% on 10,000 rows).
-            state = instance.__dict__
             state[BASELINE] = values
             state[BASELINE_NAMES] = field_names
-        return instance  # type: ignore[no-any-return]
+
+    # Two shapes, so that loading a row under Django < 6.1 builds no kwargs dict.
+    if passes_kwargs:
+
+        def from_db(
+            cls: type[Model], db: str | None, field_names: Any, values: Any, **kwargs: Any
+        ) -> Model:
+            instance: Model = original_from_db(cls, db, field_names, values, **kwargs)
+            keep(cls, instance, field_names, values)
+            return instance
+
+    else:
+
+        def from_db(  # type: ignore[misc]
+            cls: type[Model], db: str | None, field_names: Any, values: Any
+        ) -> Model:
+            instance: Model = original_from_db(cls, db, field_names, values)
+            keep(cls, instance, field_names, values)
+            return instance
 
     def refresh_from_db(self: Model, *args: Any, **kwargs: Any) -> None:
         original_refresh(self, *args, **kwargs)
