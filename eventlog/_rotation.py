@@ -40,6 +40,10 @@ __all__ = [
 ]
 
 FILE_MODE: Final = 0o640
+# gzip level 1: on 10 MB of eventlog lines 78 ms of CPU against 182 ms at
+# level 6, for files about 10% larger (ratio 4.0 against 4.4): compression
+# runs on the application's own cores, once per rotated file.
+COMPRESS_LEVEL: Final = 1
 ROTATED_SUFFIX: Final = re.compile(
     r"\.(?P<stamp>\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{6}Z)(?:-(?P<n>\d+))?(?P<gz>\.gz)?"
 )
@@ -112,7 +116,7 @@ def compress(path: Path) -> None:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
             with (
                 open(fd, "wb") as raw,
-                gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6) as dst,
+                gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=COMPRESS_LEVEL) as dst,
             ):
                 shutil.copyfileobj(src, dst, 1 << 20)
         os.replace(tmp, final)
