@@ -31,8 +31,8 @@ form (:func:`eventlog._ecs.to_native`), so filters and printers work on both
 formats alike; the raw line is yielded as it is in the file.
 
 The module depends on orjson, :mod:`eventlog._sink` and
-:mod:`eventlog._ecs` only, not on Django settings, so it works in a plain
-Python script too.
+:mod:`eventlog._ecs` only (and StringZilla's search when it can be
+imported), not on Django settings, so it works in a plain Python script too.
 
 A reader takes a snapshot of a directory that writers keep changing: a
 rotation or compression that happens while it reads is followed (a file
@@ -688,7 +688,9 @@ def _candidate_lines(
             skipping = False
             for line_start in _lines_with(buf, anchors, start, end):
                 line_end = buf.find(b"\n", line_start, end) + 1
-                yield base + line_start, bytes(buf[line_start:line_end])
+                with memoryview(buf) as view:
+                    line = view[line_start:line_end].tobytes()
+                yield base + line_start, line
             buf[: filled - end] = buf[end:filled]  # the partial last line, to the front
             base += end
             filled -= end
