@@ -30,17 +30,25 @@ from bench.harness import interleave, measurement, median, paired, setup_django
 RAW_TARGET = 0.40
 STDLIB_TARGET = 8.0
 RAW_NOTE = (
-    "The raw limit is one dumps and one write. eventlog adds per line the "
-    "signal dispatch and receiver, structlog's bound-logger call, the envelope "
-    "(clock, UUIDv7), context, masking, and in the sink a SHA-256 chain, a "
-    "flock pair, an lstat and rotation with gzip of every 10 MB (on the same 2 "
-    "cores). 40% of a 3-4 µs limit leaves no room for an integrity chain in "
-    "Python; the sink suggestions in Performance would take about a third off."
+    "The raw limit is one orjson.dumps and one write(). eventlog adds per "
+    "line the signal dispatch and receiver, structlog's bound-logger call, "
+    "the envelope (clock, UUIDv7), context, one merge-and-mask pass, and in "
+    "the sink stream/seq and a SHA-256 chain under a shared flock with the "
+    "rotation-counter check: seven system calls where raw makes one, and on "
+    "this VM every system call also slows the Python around it. 40% of raw "
+    "leaves about 6 µs for all of that: out of reach in CPython with a "
+    "per-line integrity chain and rotation safe across processes. The "
+    "background writer (one flock, check and write() per batch) comes "
+    "closest; what would close it is the pipeline and sink compiled (C or "
+    "Rust, as orjson is) or dropping guarantees (chain, multi-process "
+    "rotation), which the contract keeps."
 )
 STDLIB_NOTE = (
-    "The stdlib set-up costs 80-110 µs a line here (LogRecord, "
-    "python-json-logger's json.dumps, tell() for rotation); 8x that needs "
-    "eventlog near 10-14 µs a line, about what its sink alone costs now."
+    "The stdlib set-up (LogRecord, python-json-logger's json.dumps, "
+    "RotatingFileHandler's tell() per record) costs 60-80 µs a line here and, "
+    "unlike eventlog, loses lines under several processes (FIELD-NOTES); 8x "
+    "that means about 9 µs from event_signal.send() to a chained, locked "
+    "line, the same wall as the raw ratio above."
 )
 FIELDS: dict[str, Any] = {"order_id": 1234, "amount": "12.50", "items": 3, "customer": "ada"}
 
