@@ -217,6 +217,32 @@ def test_a_mask_fragment_never_blanks_the_envelope(eventlog_dir, settings):
     assert line["order_id"] == line["eventual"] == line["request_id"] == "***"
 
 
+def test_envelope_keys_are_moved_every_time_not_only_the_first(eventlog_dir):
+    """Keys seen before (cached as innocent) still never overwrite the envelope:
+    the second and third identical events move ``level``/``event_id`` too."""
+    for _ in range(3):
+        event_signal.send(sender="t", event_id="forged", seq=7, plain="x")
+    lines = read(eventlog_dir)
+    assert len(lines) == 3
+    for line in lines:
+        assert_envelope(line)
+        assert line["event_id"] != "forged"
+        assert line["extra"] == {"event_id": "forged", "seq": 7}
+        assert line["plain"] == "x"
+
+
+def test_a_secret_key_among_known_ones_is_masked_every_time(eventlog_dir):
+    """A dict whose other keys are all known to be innocent still has its one
+    secret key masked, at the top and nested, on repeated events."""
+    for _ in range(3):
+        event_signal.send(sender="t", a=1, b="x", nested={"a": 1, "password": "pw1"})
+        event_signal.send(sender="t", a=1, b="x", password="pw2")
+    raw = b"".join(raw_lines(eventlog_dir))
+    assert b"pw1" not in raw
+    assert b"pw2" not in raw
+    assert len(read(eventlog_dir)) == 6
+
+
 def test_moved_keys_are_masked_too(eventlog_dir):
     """Secrets inside a value moved under "extra" (a caller's "timestamp") are masked."""
     event_signal.send(sender="t", timestamp={"when": "now", "token": "t0ps3cret"})
