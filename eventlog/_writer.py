@@ -14,6 +14,11 @@ handler, installed from the main thread only, writes what is queued and then
 hands the signal to the handler that was there before it (for the default
 one: the process is terminated by the signal as it would have been).
 
+Lines that pile up are written in batches: while lines keep coming the
+writer thread wakes every ``LINGER_S`` (or at ``WAKE_AT`` queued lines) and
+writes what is queued with one ``write()``; idle, it sleeps until the next
+line wakes it.
+
 The queue is a ``deque`` plus a ``SimpleQueue`` of wake-up tokens, both
 implemented in C, rather than ``queue.Queue``: a signal handler runs between
 bytecodes of the main thread, possibly inside ``queue.Queue.put`` holding its
@@ -45,6 +50,12 @@ FLUSH_TIMEOUT_S: Final = 10.0
 # Lines handed to the sink in one write(): at most this many bytes (one
 # write() per batch keeps the whole batch contiguous in the file).
 BATCH_BYTES: Final = 1 << 20
+# While lines keep coming, the writer thread wakes at most this often (or
+# when WAKE_AT lines are queued): batches instead of a thread switch, and
+# fight for the GIL, per line. After a wake-up that found nothing it sleeps
+# until the next line, which wakes it at once.
+LINGER_S: Final = 0.05
+WAKE_AT: Final = 512
 
 
 class BackgroundWriter:
@@ -73,6 +84,7 @@ class BackgroundWriter:
         self._lines: deque[bytes] = deque()
         self._tokens: queue.SimpleQueue[bool] = queue.SimpleQueue()
         self._sleeping = True  # the writer thread waits for a token
+        self._wake_at = max(1, min(WAKE_AT, self.queue_size // 2))
         self._busy = threading.Lock()  # held by whoever hands lines to the sink
         self._busy_owner = 0
         self._space = threading.Condition(threading.Lock())
@@ -110,12 +122,14 @@ class BackgroundWriter:
             return
         if len(self._lines) >= self.queue_size and not self._room(rendered):
             return
-        self._lines.append(rendered)
-        # Wake the writer only when it sleeps: a token per line would switch
-        # threads per line. Append first, look second; the writer marks
-        # itself sleeping first and looks at the queue second, so one of the
-        # two always sees the other (statements run one at a time under the GIL).
-        if self._sleeping:
+        lines = self._lines
+        lines.append(rendered)
+        # Wake the writer when it sleeps idle, or when enough lines wait; else
+        # it comes by itself within LINGER_S. Append first, look second; the
+        # writer marks itself sleeping first and looks at the queue second,
+        # so one of the two always sees the other (statements run one at a
+        # time under the GIL).
+        if self._sleeping or len(lines) == self._wake_at:
             self._tokens.put(True)
 
     def _room(self, rendered: bytes) -> bool:
@@ -147,11 +161,19 @@ class BackgroundWriter:
         return True
 
     def _run(self) -> None:
+        idle = True
         while True:
-            self._sleeping = True
-            # Lines queued after the last drain may have come without a token.
-            go_on = True if self._lines else self._tokens.get()
-            self._sleeping = False
+            if idle:
+                self._sleeping = True
+                # Lines queued after the last drain may have come without a token.
+                go_on = True if self._lines else self._tokens.get()
+                self._sleeping = False
+            else:
+                try:
+                    go_on = self._tokens.get(timeout=LINGER_S)
+                except queue.Empty:
+                    go_on = True
+            idle = not self._lines
             with self._busy_for_writing():
                 self._drain()
             with self._space:
