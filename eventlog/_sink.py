@@ -60,7 +60,7 @@ from typing import Final, Protocol
 
 import orjson
 
-from eventlog import _integrity
+from eventlog import _clock, _integrity
 from eventlog._durability import WRITE, Durability, PeriodicSync
 from eventlog._generation import Generation
 from eventlog._rotation import (
@@ -167,6 +167,11 @@ class FileSink:
             Generation(path, FILE_MODE) if max_bytes and not rotate_interval_s else None
         )
         self._gen: int | None = None  # counter value the open descriptor is known current at
+        # The size is looked at (lseek) after every 1/64 of max_bytes this
+        # process wrote: a file ends at most that much per writing process
+        # past the limit, for a system call per line less.
+        self._size_every = max_bytes // 64 if max_bytes else sys.maxsize
+        self._unsized = 0
         self._recheck_at = 0.0
         self._new_stream()
         _live_sinks.add(self)
@@ -216,10 +221,11 @@ class FileSink:
         """Append several events as :meth:`write` does, in order, with one
         ``write()`` for all of them (the background writer's batches: lines
         from other processes still never interleave with any of them)."""
-        if os.getpid() != self._pid:
+        if _clock.last_pid() != self._pid:
             # Forked without Python's fork hooks (uWSGI without
             # py-call-osafterfork): start this process's own stream and file
-            # description here.
+            # description here. Every line's id was made just before, and that
+            # checked the process id.
             self._after_fork_in_child()
         with self._lock:
             lines = [self._seal(rendered) for rendered in batch]
@@ -352,6 +358,10 @@ class FileSink:
             self._torn = False
         self._write_all(fd, line)
         self._torn = False
+        self._unsized += len(line)
+        if self._unsized < self._size_every:
+            return 0  # not looked at: the file is still far from a decision
+        self._unsized = 0
         # On O_APPEND the offset is the end of this line: the size, without
         # the cost of a stat.
         return os.lseek(fd, 0, os.SEEK_CUR)

@@ -42,6 +42,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Final
 
+from eventlog import _clock
 from eventlog._sink import REPORT_EVERY_S, FileSink, SinkStats
 
 __all__ = ["BackgroundWriter", "install_sigterm_handler"]
@@ -113,7 +114,7 @@ class BackgroundWriter:
 
     def write(self, rendered: bytes) -> None:
         """Queue one rendered line for the writer thread. Never raises."""
-        if os.getpid() != self._pid:
+        if _clock.last_pid() != self._pid:  # checked by the line's id just made
             self._setup()  # forked without hooks: the parent writes what it queued
         if self._closed or (self._thread is None and not self._start()):
             with self._busy_for_writing():

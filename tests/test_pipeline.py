@@ -492,3 +492,49 @@ def test_log_record_extras_cannot_forge_django_jsonl_lines(eventlog_dir):
     assert (line["event"], line["level"], line["message"]) == ("speedy", "warning", "careful")
     assert line["extra"] == {"event": "forged", "level": "debug", "timestamp": "then", "seq": 5}
     assert_chains(raw_lines(eventlog_dir, "django.jsonl"))
+
+
+RAW_FORK = """
+import ctypes, os, sys
+import django
+django.setup()
+from eventlog.signals import event_signal
+event_signal.send(sender="parent")
+pid = ctypes.CDLL(None, use_errno=True).fork()  # libc's: no Python at-fork hooks
+if pid == 0:
+    event_signal.send(sender="child")
+    event_signal.send(sender="child")
+    os._exit(0)
+os.waitpid(pid, 0)
+event_signal.send(sender="parent")
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_child_forked_without_python_hooks_gets_its_own_stream_and_ids(tmp_path):
+    """A raw fork() (libc's, as uWSGI does without py-call-osafterfork: no
+    Python at-fork hooks run) still gives the child its own stream from seq 1
+    and event ids of its own, noticed from the first line it writes. (In a
+    process of its own: a fork without hooks must not happen while other
+    threads hold locks, as in the test runner.)"""
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT, child_env
+
+    logs = tmp_path / "logs"
+    subprocess.run(
+        [sys.executable, "-c", RAW_FORK], cwd=ROOT, env=child_env(logs), check=True, timeout=60
+    )
+    lines = raw_lines(logs)
+    parsed = [orjson.loads(x) for x in lines]
+    assert [p["sender"] for p in parsed] == ["parent", "child", "child", "parent"]
+    parent, child = parsed[0]["stream"], parsed[1]["stream"]
+    assert child != parent
+    assert [p["stream"] for p in parsed] == [parent, child, child, parent]
+    assert [p["seq"] for p in parsed] == [1, 1, 2, 2]
+    # The random part of the ids (after the time fields) differs between the
+    # child's lines and the parent's next one, though both drew next from the
+    # same generator state.
+    assert parsed[1]["event_id"][19:] != parsed[3]["event_id"][19:]
+    assert_chains(lines)
