@@ -15,9 +15,10 @@ from bench.harness import interleave, measurement, median, paired, setup_django
 TARGET = 1.25
 NOTE = (
     "The from_db wrapper keeps two references per row (the row's values and "
-    "their names, no new object) and costs one Python call per row; across "
-    "runs on this shared machine the ratio moves between about 1.1 and 1.3 "
-    "around the target. Going lower means no per-row work at all: keeping "
+    "their names, no new object) and costs one Python call per row. On this "
+    "shared machine the ratio moves between runs: 1.15 in a long alternating "
+    "loop, 1.18-1.22 for this comparison run alone, 1.2-1.6 inside a full "
+    "make bench. Going lower means no per-row work at all: keeping "
     "nothing at load and reading the old row at the first save (a SELECT per "
     "update, which is what the target exists to avoid), or a C-level hook."
 )
