@@ -33,16 +33,16 @@ class _Random:
     """
 
     __slots__ = ("bits", "pid")
+    bits: Callable[[int], int]
+    pid: int
 
     def __init__(self) -> None:
-        self.pid = -1
-        self.bits: Callable[[int], int] = self._seed()
+        self._seed()
 
-    def _seed(self) -> Callable[[int], int]:
+    def _seed(self) -> None:
         self.pid = os.getpid()
         # Ids must be unique, not unguessable: seeded from the OS, not a secret.
         self.bits = random.Random(os.urandom(32)).getrandbits  # noqa: S311
-        return self.bits
 
     def __call__(self) -> int:
         if os.getpid() != self.pid:

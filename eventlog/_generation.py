@@ -59,7 +59,7 @@ class Generation:
 
     def bump(self) -> bool:
         """Add one, serialized across processes; ``False`` when it could not
-        (the caller then must not rename: writers would not notice)."""
+        (writers then notice the rename only at their next ``lstat``)."""
         try:
             fd = self._descriptor()
             fcntl.flock(fd, fcntl.LOCK_EX)

@@ -155,7 +155,7 @@ class FileSink:
         self._backlog_size = 0
         self._failing = False
         self._torn = False
-        self._done = 0  # bytes of the last failed write() that did reach the file
+        self._done = 0  # bytes of the current batch's failed write() that reached the file
         self._dirty = False
         self._syncer: PeriodicSync | None = None
         self._pruned_at_start = False
@@ -231,6 +231,7 @@ class FileSink:
             lines = [self._seal(rendered) for rendered in batch]
             size = 0
             if not self._backlog or self._drain():
+                self._done = 0  # a failure before the write() leaves it so
                 try:
                     size = self._append(lines[0] if len(lines) == 1 else b"".join(lines))
                     self.stats.written += len(lines)
@@ -350,14 +351,9 @@ class FileSink:
         if self._torn:
             # A failed write left part of a line: end it, so the fragment stays
             # a line of its own (verify reports it) and this line parses.
-            try:
-                self._write_all(fd, b"\n")
-            except OSError:
-                self._done = 0
-                raise
+            self._write_all(fd, b"\n")  # on failure: nothing of ``line`` written
             self._torn = False
         self._write_all(fd, line)
-        self._torn = False
         self._unsized += len(line)
         if self._unsized < self._size_every:
             return 0  # not looked at: the file is still far from a decision
@@ -377,13 +373,13 @@ class FileSink:
         while view:
             try:
                 written = os.write(fd, view)
+                if written == 0:
+                    raise OSError("write() wrote nothing")
             except OSError:
                 self._done = len(line) - len(view)  # bytes of line already written
                 if self._done:
                     self._torn = True
                 raise
-            if written == 0:
-                raise OSError("write() wrote nothing")
             view = view[written:]
 
     # -- durability --------------------------------------------------------------
