@@ -134,18 +134,17 @@ class Masker:
         One pass does both jobs: merging and then masking the result was two
         walks over every key of every line.
         """
-        seen, innocent = self._seen, self._innocent
+        innocent = self._innocent
         moved: dict[str, Any] | None = None
         for source in sources:
             keys = source.keys()
+            # _plain() inline: this runs for every source of every line.
             if (
                 keys <= innocent
                 and keys.isdisjoint(RESERVED)
                 and _LEAVES.issuperset(map(type, source.values()))
             ):
-                # The usual case (known innocent keys, plain values), tested
-                # and copied by C loops instead of a Python one per key.
-                out.update(source)
+                out.update(source)  # the usual case, copied by a C loop
                 continue
             for key, value in source.items():
                 if type(key) is not str:
@@ -154,15 +153,8 @@ class Masker:
                     if moved is None:
                         moved = {}
                     moved[key] = value
-                    continue
-                secret = seen.get(key)
-                if secret is None:
-                    secret = self.is_secret(key)
-                if secret:
-                    value = value if type(value) is dict and value == MASKED_CHANGE else MASK
-                elif type(value) not in _LEAVES:
-                    value = self(value, 1)
-                out[key] = value
+                else:
+                    out[key] = self._masked(key, value, 1)
         if moved:
             moved = self._mapping(moved, 1)
             own = out.get(MOVED_TO)
@@ -174,24 +166,31 @@ class Masker:
                 out[MOVED_TO] = {"value": own, **moved}
         return out
 
+    def _plain(self, value: Mapping[Any, Any]) -> bool:
+        """Whether ``value`` has only keys known to be innocent and leaf
+        values: nothing to mask, found by C-level set checks instead of a
+        Python loop per key (the usual case of every line)."""
+        return value.keys() <= self._innocent and _LEAVES.issuperset(map(type, value.values()))
+
+    def _masked(self, key: Any, value: Any, depth: int) -> Any:
+        """``value`` as written under ``key`` at ``depth``: ``"***"`` under a
+        secret name (a change entry keeps its masked shape), masked inside."""
+        secret = self._seen.get(key) if type(key) is str else None
+        if secret is None:
+            secret = self.is_secret(key)
+        if secret:
+            return value if type(value) is dict and value == MASKED_CHANGE else MASK
+        if type(value) in _LEAVES:
+            return value
+        return self(value, depth)
+
     def _mapping(self, value: Mapping[Any, Any], depth: int) -> Any:
-        # The hot loop of every line (a dozen keys, most of them scalars under
-        # cached, innocent names): the cache is read inline, scalars are
-        # skipped without a call, and the copy is made at the first change.
-        seen = self._seen
-        if value.keys() <= self._innocent and _LEAVES.issuperset(map(type, value.values())):
+        # The copy is made at the first value that changes.
+        if self._plain(value):
             return value
         out: dict[Any, Any] | None = None
         for key, item in value.items():
-            secret = seen.get(key) if type(key) is str else None
-            if secret is None:
-                secret = self.is_secret(key)
-            if secret:
-                new = item if type(item) is dict and item == MASKED_CHANGE else MASK
-            elif type(item) in _LEAVES:
-                continue
-            else:
-                new = self(item, depth + 1)
+            new = self._masked(key, item, depth + 1)
             if new is not item:
                 if out is None:
                     out = dict(value)
