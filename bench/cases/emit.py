@@ -34,7 +34,7 @@ RAW_NOTE = (
     "line the signal dispatch and receiver, structlog's bound-logger call, "
     "the envelope (clock, UUIDv7), context, one merge-and-mask pass, and in "
     "the sink stream/seq and a SHA-256 chain under a shared flock with the "
-    "rotation-counter check: seven system calls where raw makes one, and on "
+    "rotation-counter check: five system calls where raw makes one, and on "
     "this VM every system call also slows the Python around it. 40% of raw "
     "leaves about 6 µs for all of that: out of reach in CPython with a "
     "per-line integrity chain and rotation safe across processes. The "

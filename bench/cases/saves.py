@@ -25,7 +25,7 @@ TARGET = 1 / 15
 NOTE = (
     "eventlog's overhead is one line written in the saving thread (the "
     "pipeline and sink of comparison 3: envelope, context, one merge-and-mask "
-    "pass, rendering, a SHA-256 chain and seven system calls), the model "
+    "pass, rendering, a SHA-256 chain and five system calls), the model "
     "receivers and Django's signal dispatch; a delete also pays the "
     "transaction Django opens once a model has delete receivers, which the "
     "peers pay too. The peers' overhead here is an INSERT into in-memory "
