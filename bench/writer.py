@@ -21,8 +21,8 @@ def main(argv: list[str]) -> int:
     """Write ``argv[0]`` events once ``argv[2]`` exists."""
     count, ready, go = int(argv[0]), Path(argv[1]), Path(argv[2])
     setup_django(migrate=False)
-    from eventlog import _pipeline
     from eventlog.signals import event_signal
+    from eventlog.write import pipeline as _pipeline
 
     send = event_signal.send
     ready.touch()

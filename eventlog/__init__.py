@@ -3,13 +3,42 @@
 Public API: :func:`register`, :func:`context`, :mod:`eventlog.bulk`
 (``AuditedManager``, ``AuditedQuerySet``), :mod:`eventlog.signals` (``event_signal``,
 ``state_changed``), :mod:`eventlog.testing` (``capture_events``),
-:class:`eventlog.middleware.EventlogMiddleware`.
+:class:`eventlog.middleware.EventlogMiddleware`, :mod:`eventlog.reader`.
+
+The package is layered (see the README's Architecture): ``core`` at the
+bottom, ``conf``, then ``write`` and ``audit`` on one side and ``read`` on the
+other, ``cli`` on top. ``register`` and ``context`` are loaded on first use,
+so ``import eventlog.reader`` in a plain script loads nothing of the write
+side and needs no Django settings.
 """
 
 from __future__ import annotations
 
-from eventlog._context import context
-from eventlog._registry import register
+from importlib import import_module, metadata
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["context", "register"]
-__version__ = "0.1.0.dev0"
+if TYPE_CHECKING:
+    from eventlog.audit.registry import register
+    from eventlog.write.context import context
+
+__all__ = ["__version__", "context", "register"]
+
+DISTRIBUTION = "django-eventlog-jsonl"
+"""The name eventlog is installed under (``pip install django-eventlog-jsonl``)."""
+
+try:
+    __version__: str = metadata.version(DISTRIBUTION)
+except metadata.PackageNotFoundError:  # imported from a checkout that is not installed
+    __version__ = "0+unknown"
+
+_LAZY = {"context": "eventlog.write.context", "register": "eventlog.audit.registry"}
+
+
+def __getattr__(name: str) -> Any:
+    """``register`` and ``context``, imported when first asked for (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'eventlog' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value

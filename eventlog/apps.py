@@ -14,7 +14,10 @@ class EventlogConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from eventlog import _checks, _pipeline, _receivers, _registry
+        from eventlog.audit import app_events as _receivers
+        from eventlog.audit import registry as _registry
+        from eventlog.conf import checks as _checks
+        from eventlog.write import pipeline as _pipeline
 
         _checks.register()
         _pipeline.configure()

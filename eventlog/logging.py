@@ -25,8 +25,12 @@ from typing import Any, Final
 
 from pythonjsonlogger.orjson import OrjsonFormatter
 
-from eventlog import _clock, _context, _pipeline
-from eventlog._values import json_default, render
+from eventlog.core.files import DJANGO_FILE
+from eventlog.core.keys import SCHEMA_VERSION
+from eventlog.write import clock as _clock
+from eventlog.write import context as _context
+from eventlog.write import pipeline as _pipeline
+from eventlog.write.values import json_default, render
 
 __all__ = ["JsonFormatter", "JsonLinesHandler"]
 
@@ -59,7 +63,7 @@ class JsonFormatter(OrjsonFormatter):
             "level": record.levelname.lower(),
             "event": record.name,
             "event_id": event_id,
-            "schema_version": _pipeline.SCHEMA_VERSION,
+            "schema_version": SCHEMA_VERSION,
         }
         # The record's extras cannot forge the envelope; secrets are masked.
         merged = _pipeline._masker.merge(
@@ -76,7 +80,7 @@ class JsonLinesHandler(logging.Handler):
     """Appends formatted records to ``<EVENTLOG_DIR>/<filename>`` through
     eventlog's sink; never raises into the code that logged."""
 
-    def __init__(self, filename: str = _pipeline.DJANGO_FILE, level: int | str = 0) -> None:
+    def __init__(self, filename: str = DJANGO_FILE, level: int | str = 0) -> None:
         super().__init__(level)
         self.filename = filename
         if self.formatter is None:

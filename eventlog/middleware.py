@@ -10,7 +10,9 @@ from typing import Final, cast
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
-from eventlog import _clock, _conf, _context
+from eventlog import conf
+from eventlog.write import clock as _clock
+from eventlog.write import context as _context
 
 __all__ = ["EventlogMiddleware"]
 
@@ -43,7 +45,7 @@ def _request_info(request: HttpRequest, header: str) -> _context.RequestInfo:
     return _context.RequestInfo(
         request=request,
         request_id=request_id,
-        ip=_client_ip(request, _conf.trusted_proxies()),
+        ip=_client_ip(request, conf.trusted_proxies()),
         user_agent=agent[:MAX_USER_AGENT] if agent else None,
     )
 
@@ -72,7 +74,7 @@ class EventlogMiddleware:
         get_response: Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]],
     ) -> None:
         self.get_response = get_response
-        self.header = _conf.request_id_header()
+        self.header = conf.request_id_header()
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)

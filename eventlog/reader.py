@@ -27,11 +27,11 @@ line is skipped; without a callback they are issued as
 problem concerns the whole file.
 
 Lines written with ``EVENTLOG_FORMAT = "ecs"`` are given in their native
-form (:func:`eventlog._ecs.to_native`), so filters and printers work on both
+form (:func:`eventlog.core.ecs.to_native`), so filters and printers work on both
 formats alike; the raw line is yielded as it is in the file.
 
-The module depends on orjson, :mod:`eventlog._sink` and
-:mod:`eventlog._ecs` only (and StringZilla's search when it can be
+The module depends on orjson, :mod:`eventlog.write.sink` and
+:mod:`eventlog.core.ecs` only (and StringZilla's search when it can be
 imported), not on Django settings, so it works in a plain Python script too.
 
 A reader takes a snapshot of a directory that writers keep changing: a
@@ -64,10 +64,10 @@ from typing import Any, Final, cast
 
 import orjson
 
-from eventlog import _history
-from eventlog._ecs import is_ecs, to_native
-from eventlog._history import ObjectState
-from eventlog._sink import ROTATED_SUFFIX, rotated_files
+from eventlog.core.ecs import is_ecs, to_native
+from eventlog.core.files import ROTATED_SUFFIX, rotated_files
+from eventlog.read import history as _history
+from eventlog.read.history import ObjectState
 
 __all__ = [
     "BadLineWarning",
@@ -873,7 +873,7 @@ def state_at(
     progress: Progress | None = None,
 ) -> ObjectState:
     """The state of one object rebuilt from its events (see
-    :mod:`eventlog._history`): after all of them, after those at or before
+    :mod:`eventlog.read.history`): after all of them, after those at or before
     ``at`` (anything :func:`parse_time` accepts), or after the event
     ``event_id`` (``LookupError`` when the log has no such event about it)."""
     model, object_id = str(model).lower(), str(object_id)

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import connections
 
-from eventlog import _pipeline
+from eventlog.write import pipeline as _pipeline
 
 __all__ = ["capture_events"]
 

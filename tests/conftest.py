@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from eventlog import _pipeline
+from eventlog.write import pipeline as _pipeline
 from tests.helpers import assert_chains, assert_envelope, raw_lines, read
 
 

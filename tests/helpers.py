@@ -8,7 +8,8 @@ from typing import Any
 
 import orjson
 
-from eventlog import _integrity, schema
+from eventlog import schema
+from eventlog.core import integrity as _integrity
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 UUID7 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
@@ -87,7 +88,7 @@ def all_lines(directory: Path, name: str = "events.jsonl", *, valid: bool = True
     live file; schema-checked like :func:`raw_lines`."""
     import gzip
 
-    from eventlog._sink import rotated_files
+    from eventlog.core.files import rotated_files
 
     out: list[bytes] = []
     for path in rotated_files(directory / name):

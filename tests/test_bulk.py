@@ -7,7 +7,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
-from eventlog import bulk
+from eventlog.audit import bulk
 from tests.helpers import read
 from tests.zoo.models import Bulky, Plain
 

@@ -1,4 +1,4 @@
-"""Timestamps and event ids (eventlog._clock)."""
+"""Timestamps and event ids (eventlog.write.clock)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from eventlog import _clock
+from eventlog.write import clock as _clock
 
 
 def test_ids_are_uuid7_and_sort_by_time():

@@ -13,8 +13,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from eventlog import _integrity, _pipeline
+from eventlog.core import integrity as _integrity
 from eventlog.signals import event_signal
+from eventlog.write import pipeline as _pipeline
 from speedy.models import Employees
 
 

@@ -16,10 +16,11 @@ from django.contrib.auth import get_user_model
 from django.core import checks
 
 import eventlog
-from eventlog import _ecs, _pipeline
-from eventlog._verify import verify
+from eventlog.core import ecs as _ecs
+from eventlog.read.verify import verify
 from eventlog.reader import Filter, iter_events
 from eventlog.signals import event_signal
+from eventlog.write import pipeline as _pipeline
 from tests import ecs_fields
 from tests.helpers import ROOT, all_lines, assert_chains, child_env, raw_lines
 

@@ -14,10 +14,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from eventlog import _pipeline
-from eventlog._rotation import rotated_files, rotated_name
-from eventlog._sink import FileSink
+from eventlog.core.files import rotated_files
 from eventlog.signals import event_signal
+from eventlog.write import pipeline as _pipeline
+from eventlog.write.rotation import rotated_name
+from eventlog.write.sink import FileSink
 from tests.helpers import ROOT, WRITER, all_lines, assert_chains, child_env
 from tests.test_torture import verify
 

@@ -23,7 +23,7 @@ import orjson
 import pytest
 
 from eventlog import reader
-from eventlog._sink import rotated_files
+from eventlog.core.files import rotated_files
 from tests.helpers import ROOT, child_env, make_line, run_writers
 
 DEADLINE_S = 120.0

@@ -22,7 +22,10 @@ from django.core.management.base import CommandError
 from django.db.models.signals import post_save
 
 import eventlog
-from eventlog import _context, _history, _pipeline, reader
+from eventlog import reader
+from eventlog.read import history as _history
+from eventlog.write import context as _context
+from eventlog.write import pipeline as _pipeline
 from speedy.models import Employees
 from tests.helpers import ROOT, child_env, raw_lines
 

@@ -14,8 +14,9 @@ import pytest
 from django.core.management import call_command
 
 import eventlog
-from eventlog import _pipeline, reader
+from eventlog import reader
 from eventlog.bulk import AuditedQuerySet
+from eventlog.write import pipeline as _pipeline
 from speedy.models import Employees
 
 LABEL = "speedy.employees"

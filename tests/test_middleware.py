@@ -8,8 +8,8 @@ import uuid
 import pytest
 from django.test import AsyncClient
 
-from eventlog import _context
 from eventlog.signals import event_signal
+from eventlog.write import context as _context
 from tests.helpers import UUID7, assert_chains, assert_envelope, raw_lines, read
 
 pytestmark = pytest.mark.urls("tests.urls")
@@ -167,8 +167,8 @@ def test_binding_another_actor_drops_the_request_users_id(client, eventlog_dir, 
 
     request = RequestFactory().get("/")
     request.user = user
-    from eventlog import _context
     from eventlog.middleware import _request_info
+    from eventlog.write import context as _context
 
     token = _context.bind_request(_request_info(request, "X-Request-ID"))
     try:

@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 import eventlog
-from eventlog import _registry
+from eventlog.audit import registry as _registry
 from tests.helpers import read
 from tests.zoo.models import (
     Animal,
@@ -352,7 +352,7 @@ def test_a_failing_repr_never_breaks_the_save(eventlog_dir, monkeypatch):
 def test_a_failing_receiver_never_breaks_the_save(eventlog_dir, monkeypatch, capsys):
     """If building the event fails, the save still succeeds and the failure
     is reported as eventlog.error and on stderr."""
-    from eventlog import _model_receivers
+    from eventlog.audit import receivers as _model_receivers
 
     def boom(*_a: Any, **_k: Any) -> Any:
         raise RuntimeError("boom")

@@ -18,7 +18,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 import eventlog
-from eventlog import _checks
+from eventlog.conf import checks as _checks
 from eventlog.testing import capture_events
 from tests.helpers import raw_lines, read
 from tests.zoo.models import Animal, Enclosure

@@ -12,8 +12,8 @@ import pytest
 from django.db import transaction
 
 import eventlog
-from eventlog import _pipeline
 from eventlog.testing import capture_events
+from eventlog.write import pipeline as _pipeline
 from tests.helpers import read
 from tests.zoo.models import Animal, Bulky, Enclosure, Keeper
 

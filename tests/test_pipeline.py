@@ -14,9 +14,9 @@ import structlog
 from django.db import transaction
 
 import eventlog
-from eventlog import _pipeline
 from eventlog.signals import event_signal, state_changed
 from eventlog.testing import capture_events
+from eventlog.write import pipeline as _pipeline
 from speedy.models import Employees
 from tests.helpers import assert_chains, assert_envelope, raw_lines, read
 

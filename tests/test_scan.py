@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eventlog import reader
-from eventlog._ecs import is_ecs, to_ecs, to_native
+from eventlog.core.ecs import is_ecs, to_ecs, to_native
 from tests.helpers import make_line
 
 TS = "2026-11-23T10:00:00.000000Z"

@@ -10,7 +10,8 @@ import jsonschema
 import orjson
 import pytest
 
-from eventlog import _ecs, schema
+from eventlog import schema
+from eventlog.core import ecs as _ecs
 from tests.helpers import make_line
 
 TS = "2026-11-23T10:15:00.123456Z"

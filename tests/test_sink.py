@@ -10,9 +10,11 @@ from collections import Counter
 import orjson
 import pytest
 
-from eventlog import _pipeline, _sink
-from eventlog._sink import FileSink, rotated_files
+from eventlog.core.files import rotated_files
 from eventlog.signals import event_signal
+from eventlog.write import pipeline as _pipeline
+from eventlog.write import sink as _sink
+from eventlog.write.sink import FileSink
 from tests.helpers import ROOT, all_lines, assert_chains, child_env, run_writers
 
 
@@ -158,7 +160,7 @@ def test_a_failure_report_that_writes_to_the_same_sink_does_not_deadlock(tmp_pat
 TORN = """
 import resource, sys
 from pathlib import Path
-from eventlog._sink import FileSink
+from eventlog.write.sink import FileSink
 sink = FileSink(Path(sys.argv[1]))
 sink.write(b'{"n":1}')
 size = Path(sys.argv[1]).stat().st_size

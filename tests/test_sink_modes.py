@@ -10,11 +10,13 @@ from pathlib import Path
 import orjson
 import pytest
 
-from eventlog import _checks, _conf, _pipeline
-from eventlog._durability import WRITE, Durability
-from eventlog._rotation import rotated_at, rotated_files
-from eventlog._sink import FileSink
+from eventlog import conf
+from eventlog.conf import checks as _checks
+from eventlog.conf.durability import WRITE, Durability
+from eventlog.core.files import rotated_at, rotated_files
 from eventlog.signals import event_signal
+from eventlog.write import pipeline as _pipeline
+from eventlog.write.sink import FileSink
 from tests.helpers import all_lines, assert_chains, child_env, run_writers
 
 
@@ -85,9 +87,9 @@ def test_the_interval_policy_fsyncs_in_the_background_and_at_close(tmp_path, fsy
     ],
 )
 def test_durability_setting_reaches_the_sink(settings, value, policy):
-    """EVENTLOG_DURABILITY is read by _conf.durability() and given to the sink."""
+    """EVENTLOG_DURABILITY is read by conf.durability() and given to the sink."""
     settings.EVENTLOG_DURABILITY = value
-    assert _conf.durability() == policy
+    assert conf.durability() == policy
     sink = _pipeline.get_sink("events.jsonl")
     assert isinstance(sink, FileSink)
     assert sink.durability == policy
@@ -135,9 +137,9 @@ def test_valid_sink_settings_pass_the_checks(settings):
         )
         == []
     )
-    assert _conf.rotate_interval() == 86400
+    assert conf.rotate_interval() == 86400
     settings.EVENTLOG_ROTATE_INTERVAL = "hourly"
-    assert _conf.rotate_interval() == 3600
+    assert conf.rotate_interval() == 3600
 
 
 def test_external_rotation_warns_about_the_settings_it_ignores(settings):

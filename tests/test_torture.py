@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from eventlog._sink import rotated_files
+from eventlog.core.files import rotated_files
 from tests.helpers import ROOT, WRITER, all_lines, assert_chains, child_env, run_writers
 
 WRITERS = 8

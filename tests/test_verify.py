@@ -20,9 +20,11 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from eventlog import _pipeline, _verify
-from eventlog._sink import FileSink, rotated_files
+from eventlog.core.files import rotated_files
+from eventlog.read import verify as _verify
 from eventlog.signals import event_signal
+from eventlog.write import pipeline as _pipeline
+from eventlog.write.sink import FileSink
 from tests.helpers import ROOT, child_env, run_writers
 
 

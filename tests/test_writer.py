@@ -18,10 +18,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from eventlog import _pipeline, _writer
-from eventlog._sink import FileSink
-from eventlog._writer import BackgroundWriter
 from eventlog.signals import event_signal
+from eventlog.write import pipeline as _pipeline
+from eventlog.write import writer as _writer
+from eventlog.write.sink import FileSink
+from eventlog.write.writer import BackgroundWriter
 from tests.helpers import ROOT, assert_chains, child_env, raw_lines, read
 
 
@@ -302,7 +303,7 @@ def test_a_failure_before_any_byte_after_a_short_write_keeps_the_whole_batch(tmp
     """A write that fails before writing anything (here the lock) keeps every
     line of its batch, also after an earlier write was cut short: the bytes
     that earlier write got out do not count for this one."""
-    from eventlog import _sink
+    from eventlog.write import sink as _sink
 
     path = tmp_path / "events.jsonl"
     sink = FileSink(path)

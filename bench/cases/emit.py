@@ -73,8 +73,9 @@ def run(quick: bool) -> dict[str, Any]:
     from django.conf import settings
     from django.test.utils import override_settings
 
-    from eventlog import _pipeline
+    from eventlog.core.files import EVENTS_FILE
     from eventlog.signals import event_signal
+    from eventlog.write import pipeline as _pipeline
 
     directory = Path(settings.EVENTLOG_DIR)
     n = 200 if quick else 2000
@@ -96,7 +97,7 @@ def run(quick: bool) -> dict[str, Any]:
             return {"us": (time.perf_counter_ns() - started) / n / 1000}
 
     eventlog_round()
-    live = directory / _pipeline.EVENTS_FILE
+    live = directory / EVENTS_FILE
     sample = orjson.loads(live.read_bytes().splitlines()[-1])
     assert sample["order_id"] == FIELDS["order_id"], sample
 
@@ -121,7 +122,7 @@ def run(quick: bool) -> dict[str, Any]:
             info("order shipped", extra=extra)
         return {"us": (time.perf_counter_ns() - started) / n / 1000}
 
-    sink = _pipeline.get_sink(_pipeline.EVENTS_FILE)
+    sink = _pipeline.get_sink(EVENTS_FILE)
     rendered = live.read_bytes().splitlines()[-1].rsplit(b',"stream":', 1)[0] + b"}"
 
     def sink_round() -> dict[str, float]:

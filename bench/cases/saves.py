@@ -44,7 +44,7 @@ def run(quick: bool) -> dict[str, Any]:
     from django.test.utils import override_settings
 
     from bench.benchapp.models import TWINS
-    from eventlog import _pipeline
+    from eventlog.write import pipeline as _pipeline
 
     n = 20 if quick else 200
     rounds = 2 if quick else 15

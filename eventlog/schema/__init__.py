@@ -17,7 +17,7 @@ to the test suite that checks every line it writes (the schema is plain
 draft-07, so any validator works; the suite checks that ``jsonschema``
 agrees). :func:`schema_path` and :func:`load` need nothing. Lines
 written in the ECS format (``EVENTLOG_FORMAT = "ecs"``) are validated in their
-native form (:func:`eventlog._ecs.to_native`); their ECS fields are checked
+native form (:func:`eventlog.core.ecs.to_native`); their ECS fields are checked
 against the ECS field types by the test suite.
 """
 
@@ -31,7 +31,7 @@ from typing import Any, Final
 
 import orjson
 
-from eventlog import _ecs
+from eventlog.core import ecs as _ecs
 
 __all__ = ["SCHEMA_FILE", "error", "load", "schema_path", "validate"]
 

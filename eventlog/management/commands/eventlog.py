@@ -29,11 +29,12 @@ import orjson
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.management.color import Style
 
-from eventlog import _conf, _pipeline, _verify, reader
+from eventlog import conf, reader
+from eventlog.core.files import FILES
+from eventlog.read import verify as _verify
 
 __all__ = ["Command", "describe_state", "format_event", "format_history_event"]
 
-FILES: Final = {"events": _pipeline.EVENTS_FILE, "django": _pipeline.DJANGO_FILE}
 SUBCOMMANDS: Final = ("tail", "history", "restore", "verify", "prune", "stats")
 BAD_LINES_SHOWN: Final = 10
 PROBLEMS_SHOWN: Final = 100
@@ -637,7 +638,7 @@ class Command(BaseCommand):
         """The ``--dir`` directories given (several for multi-host), or EVENTLOG_DIR."""
         given = options.get("dirs") or options.get("directory")
         if not given:
-            return [_conf.directory()]
+            return [conf.directory()]
         if isinstance(given, str | os.PathLike):
             given = [given]
         dirs = [Path(d) for d in given]
@@ -671,8 +672,8 @@ class Command(BaseCommand):
             choices = ", ".join(["all", *sorted(FILES)])
             raise CommandError(f"--file must be one of {choices}, not {file!r}")
         given = options.get("directory")
-        directory = Path(given) if given else _conf.directory()
-        key = _conf.hmac_key()
+        directory = Path(given) if given else conf.directory()
+        key = conf.hmac_key()
         try:
             report = _verify.verify(directory, names, key=key)
         except OSError as exc:
@@ -909,7 +910,7 @@ class Command(BaseCommand):
         """``restore``: write the object's logged state at ``--to`` back."""
         from django.apps import apps
 
-        from eventlog import _restore
+        from eventlog.audit import restore as _restore
 
         label, pk = self._object(options)
         dirs = self._dirs(options)
@@ -998,7 +999,7 @@ class Command(BaseCommand):
         """``prune``: delete rotated files wholly older than ``--older-than`` days."""
         from datetime import UTC, datetime, timedelta
 
-        from eventlog import _prune
+        from eventlog.read import prune as _prune
 
         text = str(options.get("older_than") if options.get("older_than") is not None else "")
         try:
@@ -1044,7 +1045,7 @@ class Command(BaseCommand):
 
     def stats(self, **options: Any) -> None:
         """``stats``: files, sizes, event counts by name and by hour, time span."""
-        from eventlog import _stats
+        from eventlog.read import stats as _stats
 
         file = options.get("file") or "events"
         if file not in FILES:

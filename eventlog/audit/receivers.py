@@ -12,7 +12,7 @@
 Every event is written when its transaction commits (nested atomics and
 savepoints included) and at once outside a transaction. A receiver never
 raises into the save: a failure is reported by
-:func:`eventlog._pipeline.internal_error`.
+:func:`eventlog.write.pipeline.internal_error`.
 
 ``pre_save`` does one thing: it reads old values the instance never
 loaded, the only saves that cost a query: the whole row for an instance that
@@ -31,11 +31,11 @@ from typing import Any, Final
 from django.db.models import Field, ManyToManyField, Model, signals
 from django.db.models.fields.files import FieldFile
 
-from eventlog import _registry
-from eventlog._pipeline import emit, internal_error
-from eventlog._receivers import object_id, object_repr
-from eventlog._registry import Registration
-from eventlog._values import MASK, MASKED_CHANGE
+from eventlog.audit import registry as _registry
+from eventlog.audit.app_events import object_id, object_repr
+from eventlog.audit.registry import Registration
+from eventlog.core.keys import MASK, MASKED_CHANGE
+from eventlog.write.pipeline import emit, internal_error
 
 __all__ = [
     "changes",

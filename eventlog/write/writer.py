@@ -1,7 +1,7 @@
 """The optional background writer (``EVENTLOG_WRITER = "background"``).
 
 The caller's thread only appends the rendered line to a bounded queue; a
-writer thread hands the lines to the :class:`~eventlog._sink.FileSink` in
+writer thread hands the lines to the :class:`~eventlog.write.sink.FileSink` in
 order, so ``stream``, ``seq`` and ``hash`` are given at write time and stay
 gap-free for every line written. When the queue is full
 (``EVENTLOG_QUEUE_SIZE``), ``EVENTLOG_QUEUE_FULL = "block"`` (default) makes
@@ -42,8 +42,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Final
 
-from eventlog import _clock
-from eventlog._sink import REPORT_EVERY_S, FileSink, SinkStats
+from eventlog.write import clock as _clock
+from eventlog.write.sink import REPORT_EVERY_S, FileSink, SinkStats
 
 __all__ = ["BackgroundWriter", "install_sigterm_handler"]
 

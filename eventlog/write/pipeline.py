@@ -11,15 +11,15 @@ an ``EVENTLOG_*`` setting changes; it is idempotent.
 Processors, in order:
 
 1. :func:`add_envelope`: ``timestamp``, ``level``, ``event``, ``event_id``,
-   ``schema_version``, then the context of :mod:`eventlog._context`, then the
+   ``schema_version``, then the context of :mod:`eventlog.write.context`, then the
    event's own keys (a key that would overwrite the envelope or the sink's
    ``stream``/``seq``/``hash`` is moved under ``extra``), their values masked
    where the key looks like a secret, at any depth
-   (:meth:`eventlog._values.Masker.merge`, one pass);
+   (:meth:`eventlog.write.values.Masker.merge`, one pass);
 2. the capture hook of :func:`eventlog.testing.capture_events` (which so
    always sees the native format);
-3. with ``EVENTLOG_FORMAT = "ecs"``, :func:`eventlog._ecs.to_ecs`;
-4. :func:`eventlog._values.render`: orjson, capped.
+3. with ``EVENTLOG_FORMAT = "ecs"``, :func:`eventlog.core.ecs.to_ecs`;
+4. :func:`eventlog.write.values.render`: orjson, capped.
 
 The sink then adds ``stream``, ``seq`` and ``hash`` and appends the line.
 """
@@ -40,17 +40,19 @@ from typing import Any, Final
 import structlog
 from django.db import transaction
 
-from eventlog import _clock, _conf, _context, _ecs
-from eventlog._sink import FileSink, Sink
-from eventlog._values import Masker, render
-from eventlog._writer import BackgroundWriter, install_sigterm_handler
+from eventlog import conf
+from eventlog.core import ecs as _ecs
+from eventlog.core.files import EVENTS_FILE
+from eventlog.core.keys import SCHEMA_VERSION
+from eventlog.write import clock as _clock
+from eventlog.write import context as _context
+from eventlog.write.sink import FileSink, Sink
+from eventlog.write.values import Masker, render
+from eventlog.write.writer import BackgroundWriter, install_sigterm_handler
 
-__all__ = ["DJANGO_FILE", "EVENTS_FILE", "SCHEMA_VERSION", "configure", "emit", "get_sink"]
+__all__ = ["configure", "emit", "flush", "get_sink", "internal_error"]
 
-EVENTS_FILE: Final = "events.jsonl"
-DJANGO_FILE: Final = "django.jsonl"
-SCHEMA_VERSION: Final = 1
-LEVELS: Final = frozenset(_conf.LEVELS)
+LEVELS: Final = frozenset(conf.LEVELS)
 # Room the sink needs for ``stream``, ``seq`` and ``hash`` under the line cap.
 SINK_RESERVE: Final = 320
 # Keys under which emit() hands its fields and, for a deferred event, the
@@ -67,8 +69,8 @@ _sinks: dict[str, Sink] = {}
 _sinks_lock = threading.Lock()
 _captures: list[list[dict[str, Any]]] = []
 _logger: Any = None
-_masker = Masker(_conf.DEFAULT_MASK_FIELDS)
-_cap = _conf.DEFAULT_MAX_LINE_BYTES - SINK_RESERVE
+_masker = Masker(conf.DEFAULT_MASK_FIELDS)
+_cap = conf.DEFAULT_MAX_LINE_BYTES - SINK_RESERVE
 errors = 0
 """Events the pipeline could not write as asked in this process."""
 
@@ -142,24 +144,24 @@ def get_sink(name: str) -> Sink:
 
 
 def _make_sink(name: str) -> Sink:
-    external = _conf.rotation() == "external"
+    external = conf.rotation() == "external"
     sink = FileSink(
-        _conf.directory() / name,
-        max_bytes=0 if external else _conf.max_bytes(),
-        backup_count=_conf.backup_count(),
-        hmac_key=_conf.hmac_key(),
+        conf.directory() / name,
+        max_bytes=0 if external else conf.max_bytes(),
+        backup_count=conf.backup_count(),
+        hmac_key=conf.hmac_key(),
         on_failure=_report_sink_failure,
-        rotate_interval_s=0 if external else _conf.rotate_interval(),
-        max_age_days=0.0 if external else _conf.max_age_days(),
-        durability=_conf.durability(),
+        rotate_interval_s=0 if external else conf.rotate_interval(),
+        max_age_days=0.0 if external else conf.max_age_days(),
+        durability=conf.durability(),
     )
-    if _conf.writer() == "sync":
+    if conf.writer() == "sync":
         return sink
     install_sigterm_handler()  # from the main thread only; atexit flushes anyway
     return BackgroundWriter(
         sink,
-        queue_size=_conf.queue_size(),
-        drop_when_full=_conf.queue_full() == "drop",
+        queue_size=conf.queue_size(),
+        drop_when_full=conf.queue_full() == "drop",
         on_drop=_report_drops,
     )
 
@@ -204,14 +206,14 @@ def configure() -> None:
         for sink in _sinks.values():
             sink.close()
         _sinks.clear()
-    _masker = Masker(_conf.mask_fields())
-    _cap = _conf.max_line_bytes() - SINK_RESERVE
-    target = _SinkLogger(get_sink(EVENTS_FILE) if _conf.enabled() else None)
-    wrapper: Any = structlog.make_filtering_bound_logger(_conf.level())
+    _masker = Masker(conf.mask_fields())
+    _cap = conf.max_line_bytes() - SINK_RESERVE
+    target = _SinkLogger(get_sink(EVENTS_FILE) if conf.enabled() else None)
+    wrapper: Any = structlog.make_filtering_bound_logger(conf.level())
     # The class is instantiated directly (BoundLoggerBase's constructor) rather
     # than through structlog.configure(), which is global and the project's.
     processors: list[Any] = [add_envelope, _capture, _render]
-    if _conf.output_format() == "ecs":
+    if conf.output_format() == "ecs":
         processors.insert(-1, _to_ecs)
     _logger = wrapper(target, processors, {})
 
@@ -231,7 +233,7 @@ def emit(
     context captured now, and never if it rolls back. Errors and criticals are
     written at once by default: they describe the failure a rollback follows.
     Keys of ``fields`` that would overwrite the envelope or the sink's keys are
-    moved under ``extra`` (:meth:`eventlog._values.Masker.merge`).
+    moved under ``extra`` (:meth:`eventlog.write.values.Masker.merge`).
     """
     try:
         data = _NO_FIELDS if fields is None else fields

@@ -15,11 +15,9 @@ talking to the others.
 
 from __future__ import annotations
 
-import calendar
 import contextlib
 import gzip
 import os
-import re
 import shutil
 import sys
 import threading
@@ -27,15 +25,14 @@ import time
 from pathlib import Path
 from typing import Final
 
-from eventlog import _clock
+from eventlog.core.files import rotated_at, rotated_files
+from eventlog.write import clock as _clock
 
 __all__ = [
-    "ROTATED_SUFFIX",
     "compress",
     "compress_and_prune",
     "period_start_ns",
     "prune",
-    "rotated_files",
     "rotated_name",
 ]
 
@@ -44,9 +41,6 @@ FILE_MODE: Final = 0o640
 # level 6, for files about 10% larger (ratio 4.0 against 4.4): compression
 # runs on the application's own cores, once per rotated file.
 COMPRESS_LEVEL: Final = 1
-ROTATED_SUFFIX: Final = re.compile(
-    r"\.(?P<stamp>\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{6}Z)(?:-(?P<n>\d+))?(?P<gz>\.gz)?"
-)
 
 
 def rotated_name(path: Path) -> Path:
@@ -59,40 +53,6 @@ def rotated_name(path: Path) -> Path:
         target = path.with_name(f"{path.name}.{stamp}-{n}")
         n += 1
     return target
-
-
-def rotated_files(path: Path) -> list[Path]:
-    """Rotated files of the live file ``path``, oldest first.
-
-    Only names this sink makes count (``<name>.<UTC stamp>[-N][.gz]``), so a
-    ``events.jsonl.bak`` is never read or pruned. A file caught between
-    compression and the removal of the original is listed once, as the
-    ``.gz`` (both are complete, the original is about to go).
-    """
-    try:
-        candidates = [p for p in path.parent.iterdir() if p.name.startswith(path.name + ".")]
-    except OSError:
-        return []
-    found: dict[tuple[str, int], Path] = {}
-    for candidate in candidates:
-        match = ROTATED_SUFFIX.fullmatch(candidate.name[len(path.name) :])
-        if match is None:
-            continue
-        key = (match["stamp"], int(match["n"] or 0))
-        if key not in found or match["gz"]:
-            found[key] = candidate
-    return [found[key] for key in sorted(found)]
-
-
-def rotated_at(live: Path, rotated: Path) -> float | None:
-    """The UTC time (epoch seconds) in the name of ``rotated``, a rotated file of
-    ``live``: when it was rotated, so no line in it is newer."""
-    match = ROTATED_SUFFIX.fullmatch(rotated.name[len(live.name) :])
-    if match is None:
-        return None
-    stamp = match["stamp"]  # 2026-11-23T10-15-00.123456Z
-    whole = calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H-%M-%S"))
-    return whole + int(stamp[20:26]) / 1e6
 
 
 def period_start_ns(now_ns: int, interval_s: int) -> int:

@@ -18,7 +18,7 @@ from typing import Any, Final
 import orjson
 
 from eventlog import reader
-from eventlog._ecs import is_ecs, to_native
+from eventlog.core.ecs import is_ecs, to_native
 
 __all__ = ["FileStats", "Stats", "collect"]
 

@@ -2,7 +2,7 @@
 
 A registration names the model's tracked fields (``include``/``exclude``)
 and the fields whose values are never written (``mask`` plus every field
-named like a secret, :func:`eventlog._conf.mask_fields`). Fields are resolved
+named like a secret, :func:`eventlog.conf.mask_fields`). Fields are resolved
 lazily, when Django's app registry is ready, because a class decorator runs
 before the related models (and the m2m ``through`` models) exist.
 
@@ -16,7 +16,7 @@ Registering installs, on the model class:
 * ``pre_save``/``post_save``/``post_delete`` receivers for the model and its
   proxies, and ``m2m_changed`` receivers for the ``through`` models of its
   many-to-many fields, forward and reverse
-  (:mod:`eventlog._model_receivers`).
+  (:mod:`eventlog.audit.receivers`).
 
 Registering the same model twice with the same options is harmless; with other
 options the later call wins. A multi-table child is audited only when it is
@@ -39,8 +39,8 @@ from django.db.models import Field, ManyToManyField, Model
 from django.db.models.signals import class_prepared
 from django.utils.inspect import func_accepts_kwargs, func_supports_parameter
 
-from eventlog import _conf
-from eventlog._values import Masker
+from eventlog import conf
+from eventlog.write.values import Masker
 
 __all__ = [
     "Registration",
@@ -106,7 +106,7 @@ class Registration:
             and f.name not in skipped
             and f.attname not in skipped
         )
-        secret = Masker(_conf.mask_fields())  # the pipeline's own rule for secret names
+        secret = Masker(conf.mask_fields())  # the pipeline's own rule for secret names
         self.label = opts.label_lower
         self.fields = tracked
         masks = set(self.mask)
@@ -222,7 +222,7 @@ def lookup(cls: type[Model]) -> Registration | None:
 
 def activate(reg: Registration) -> None:
     """Resolve ``reg`` and connect what audits it (idempotent)."""
-    from eventlog import _model_receivers
+    from eventlog.audit import receivers as _model_receivers
 
     with _lock:
         reg.resolve()
@@ -253,7 +253,7 @@ def _m2m_of(model: type[Model]) -> list[ManyToManyField[Any, Any]]:
 def _on_class_prepared(sender: type[Model], **_kwargs: Any) -> None:
     """A proxy defined after its concrete model was registered is audited too."""
     if sender._meta.proxy and sender._meta.concrete_model in _registry and apps.ready:
-        from eventlog import _model_receivers
+        from eventlog.audit import receivers as _model_receivers
 
         _model_receivers.connect(sender)
 
@@ -370,7 +370,7 @@ def set_baseline(instance: Model, values: dict[str, Any], *, replace: bool = Fal
     state.pop(BASELINE_NAMES, None)
 
 
-def _spec_models(spec: _conf.ModelSpec) -> list[type[Model]]:
+def _spec_models(spec: conf.ModelSpec) -> list[type[Model]]:
     """The models an ``EVENTLOG_MODELS`` label names (``LookupError`` if none)."""
     if "." in spec.label:
         return [apps.get_model(spec.label)]
@@ -379,7 +379,7 @@ def _spec_models(spec: _conf.ModelSpec) -> list[type[Model]]:
 
 def settings_problems() -> list[tuple[str, str]]:
     """``(check id, message)`` for each invalid ``EVENTLOG_MODELS`` entry."""
-    specs, problems = _conf.models()
+    specs, problems = conf.models()
     found = [("eventlog.E040", f"EVENTLOG_MODELS: {p}.") for p in problems]
     for spec in specs:
         try:
@@ -414,7 +414,7 @@ def _has_field(model: type[Model], name: str) -> bool:
 def register_from_settings() -> None:
     """Register the models of ``EVENTLOG_MODELS``; invalid entries are skipped
     (the system checks report them)."""
-    specs, _problems = _conf.models()
+    specs, _problems = conf.models()
     for spec in specs:
         try:
             models = _spec_models(spec)

@@ -32,8 +32,9 @@ from typing import Any, Final
 
 import orjson
 
-from eventlog import _integrity, reader
-from eventlog._sink import rotated_files
+from eventlog import reader
+from eventlog.core import integrity as _integrity
+from eventlog.core.files import rotated_files
 
 __all__ = ["LOG_NAMES", "FileSummary", "Problem", "Report", "StreamStart", "verify"]
 

@@ -27,14 +27,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
-__all__ = ["MASKED", "ObjectState", "apply", "replay"]
+from eventlog.core.keys import MASK, TRUNCATED_MARK
 
-MASKED: Final = "***"
-"""How the pipeline writes a masked value."""
-TRUNCATED_MARK: Final = "…[truncated "
-"""The start of the marker the pipeline appends to a cut value."""
+__all__ = ["ObjectState", "apply", "replay"]
 
 
 @dataclass(slots=True)
@@ -62,7 +59,7 @@ class ObjectState:
         """Fields whose logged value is not the real one: ``{field: why}``."""
         found: dict[str, str] = {}
         for name, value in self.fields.items():
-            if value == MASKED:
+            if value == MASK:
                 found[name] = "masked"
             elif _truncated(value):
                 found[name] = "truncated"

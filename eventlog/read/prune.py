@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eventlog import reader
-from eventlog._sink import rotated_files
+from eventlog.core.files import rotated_files
 
 __all__ = ["Candidate", "candidates", "delete"]
 

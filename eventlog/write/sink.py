@@ -13,7 +13,7 @@ The protocol here costs a shared ``flock`` and a check per line:
 * a writer holds a *shared* ``flock`` on its descriptor while it checks that
   the path still names its inode and writes; if not (rotated, or moved by
   logrotate, or deleted), it reopens the path first. With size rotation the
-  check is the rotation counter of :mod:`eventlog._generation` (an 8-byte
+  check is the rotation counter of :mod:`eventlog.write.generation` (an 8-byte
   ``pread``), with an ``lstat`` at least once a second for renames and
   deletions made by other tools; otherwise (time rotation, external rotation)
   an ``lstat`` per line;
@@ -29,9 +29,9 @@ and a hash chain (SHA-256, or HMAC-SHA256 when keyed) over the exact bytes of
 each line without its ``hash`` field, prefixed by the previous line's hash. A
 forked child starts a stream of its own.
 
-Around this module: :mod:`eventlog._rotation` names, lists, compresses and
+Around this module: :mod:`eventlog.write.rotation` names, lists, compresses and
 prunes rotated files (also by age, and time-based rotation periods);
-:mod:`eventlog._durability` the fsync policies; :mod:`eventlog._writer` the
+:mod:`eventlog.conf.durability` the fsync policies; :mod:`eventlog.write.writer` the
 optional background writer in front of a sink.
 
 Nothing here raises to the caller: a failed write keeps the line in a bounded
@@ -60,18 +60,14 @@ from typing import Final, Protocol
 
 import orjson
 
-from eventlog import _clock, _integrity
-from eventlog._durability import WRITE, Durability, PeriodicSync
-from eventlog._generation import Generation
-from eventlog._rotation import (
-    ROTATED_SUFFIX,
-    compress_and_prune,
-    period_start_ns,
-    rotated_files,
-    rotated_name,
-)
+from eventlog.conf.durability import WRITE, Durability
+from eventlog.core import integrity as _integrity
+from eventlog.write import clock as _clock
+from eventlog.write.fsync import PeriodicSync
+from eventlog.write.generation import Generation
+from eventlog.write.rotation import compress_and_prune, period_start_ns, rotated_name
 
-__all__ = ["ROTATED_SUFFIX", "FileSink", "Sink", "SinkStats", "rotated_files"]
+__all__ = ["FileSink", "Sink", "SinkStats"]
 
 FILE_MODE: Final = 0o640
 DIR_MODE: Final = 0o750
@@ -92,7 +88,7 @@ RECHECK_S: Final = 1.0
 
 class Sink(Protocol):
     """What the pipeline writes to: a :class:`FileSink`, or a
-    :class:`eventlog._writer.BackgroundWriter` in front of one."""
+    :class:`eventlog.write.writer.BackgroundWriter` in front of one."""
 
     path: Path
 

@@ -27,14 +27,10 @@ from django.db.models.fields.files import FieldFile
 from django.utils.duration import duration_iso_string
 from django.utils.functional import Promise
 
-from eventlog._keys import ENVELOPE, MOVED_TO, RESERVED  # ENVELOPE is never shortened
+from eventlog.core.keys import ENVELOPE, MASK, MASKED_CHANGE, MOVED_TO, RESERVED, TRUNCATED
 
-__all__ = ["MASK", "MASKED_CHANGE", "Masker", "json_default", "render", "safe_str"]
+__all__ = ["Masker", "json_default", "render", "safe_str"]
 
-MASK: Final = "***"
-MASKED_CHANGE: Final = {"old": MASK, "new": MASK}
-"""A masked field's entry in ``changes``: kept as is, so it still shows the
-field changed."""
 MAX_DEPTH: Final = 64
 # Dataclasses pass through to json_default (as dicts, after masking) instead
 # of being serialized by orjson behind the masker's back.
@@ -44,7 +40,6 @@ OPTIONS: Final = (
     | orjson.OPT_NAIVE_UTC
     | orjson.OPT_PASSTHROUGH_DATACLASS
 )
-TRUNCATED: Final = "…[truncated {} bytes]"
 
 
 def json_default(value: Any) -> Any:

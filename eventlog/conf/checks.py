@@ -8,8 +8,9 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 
-from eventlog import _conf, _registry
-from eventlog._durability import Durability
+from eventlog import conf
+from eventlog.audit import registry as _registry
+from eventlog.conf.durability import Durability
 
 __all__ = ["check_settings", "register"]
 
@@ -17,7 +18,7 @@ _INTS = {
     "EVENTLOG_MAX_BYTES": 0,
     "EVENTLOG_BACKUP_COUNT": 0,
     "EVENTLOG_TRUSTED_PROXIES": 0,
-    "EVENTLOG_MAX_LINE_BYTES": _conf.MIN_MAX_LINE_BYTES,
+    "EVENTLOG_MAX_LINE_BYTES": conf.MIN_MAX_LINE_BYTES,
 }
 
 
@@ -43,10 +44,10 @@ def check_settings(app_configs: Any = None, **_kwargs: Any) -> list[checks.Check
                 )
             )
     level = getattr(settings, "EVENTLOG_LEVEL", None)
-    if level is not None and (not isinstance(level, str) or level.lower() not in _conf.LEVELS):
+    if level is not None and (not isinstance(level, str) or level.lower() not in conf.LEVELS):
         errors.append(
             checks.Error(
-                f"EVENTLOG_LEVEL must be one of {', '.join(_conf.LEVELS)}, not {level!r}.",
+                f"EVENTLOG_LEVEL must be one of {', '.join(conf.LEVELS)}, not {level!r}.",
                 id="eventlog.E003",
             )
         )
@@ -65,14 +66,14 @@ def check_settings(app_configs: Any = None, **_kwargs: Any) -> list[checks.Check
             )
         )
     fmt = getattr(settings, "EVENTLOG_FORMAT", None)
-    if fmt is not None and (not isinstance(fmt, str) or fmt.lower() not in _conf.FORMATS):
+    if fmt is not None and (not isinstance(fmt, str) or fmt.lower() not in conf.FORMATS):
         errors.append(
             checks.Error(
-                f"EVENTLOG_FORMAT must be one of {', '.join(_conf.FORMATS)}, not {fmt!r}.",
+                f"EVENTLOG_FORMAT must be one of {', '.join(conf.FORMATS)}, not {fmt!r}.",
                 id="eventlog.E030",
             )
         )
-    path = _conf.directory()
+    path = conf.directory()
     if path.exists() and not path.is_dir():
         errors.append(
             checks.Error(f"EVENTLOG_DIR {path} exists and is not a directory.", id="eventlog.E006")
@@ -113,7 +114,7 @@ def check_sink_settings() -> list[checks.CheckMessage]:
                 id="eventlog.E010",
             )
         )
-    errors += _choice("EVENTLOG_WRITER", _conf.WRITERS, "eventlog.E011")
+    errors += _choice("EVENTLOG_WRITER", conf.WRITERS, "eventlog.E011")
     size = getattr(settings, "EVENTLOG_QUEUE_SIZE", None)
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
         errors.append(
@@ -121,10 +122,10 @@ def check_sink_settings() -> list[checks.CheckMessage]:
                 f"EVENTLOG_QUEUE_SIZE must be an integer >= 1, not {size!r}.", id="eventlog.E012"
             )
         )
-    errors += _choice("EVENTLOG_QUEUE_FULL", _conf.QUEUE_FULL, "eventlog.E013")
-    errors += _choice("EVENTLOG_ROTATION", _conf.ROTATIONS, "eventlog.E014")
+    errors += _choice("EVENTLOG_QUEUE_FULL", conf.QUEUE_FULL, "eventlog.E013")
+    errors += _choice("EVENTLOG_ROTATION", conf.ROTATIONS, "eventlog.E014")
     interval = getattr(settings, "EVENTLOG_ROTATE_INTERVAL", None)
-    if _conf.parse_interval(interval) is None:
+    if conf.parse_interval(interval) is None:
         errors.append(
             checks.Error(
                 "EVENTLOG_ROTATE_INTERVAL must be 'hourly', 'daily' or a number of seconds "
@@ -140,7 +141,7 @@ def check_sink_settings() -> list[checks.CheckMessage]:
                 id="eventlog.E016",
             )
         )
-    if _conf.rotation() == "external":
+    if conf.rotation() == "external":
         ignored = [
             name
             for name in ("EVENTLOG_ROTATE_INTERVAL", "EVENTLOG_MAX_AGE_DAYS")

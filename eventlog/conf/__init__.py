@@ -2,7 +2,7 @@
 
 eventlog reads its settings here and nowhere else. Each accessor returns the
 value in its final type; invalid values are reported by the system checks in
-:mod:`eventlog._checks` (``eventlog.E001``...) and fall back to the default
+:mod:`eventlog.conf.checks` (``eventlog.E001``...) and fall back to the default
 here, so a typo never turns into a traceback inside a request.
 """
 
@@ -15,7 +15,7 @@ from typing import Any, Final, Literal
 
 from django.conf import settings
 
-from eventlog._durability import WRITE, Durability
+from eventlog.conf.durability import WRITE, Durability
 
 DEFAULT_MAX_BYTES: Final = 10 * 1024 * 1024
 DEFAULT_BACKUP_COUNT: Final = 10
@@ -234,7 +234,7 @@ def max_age_days() -> float:
 
 def output_format() -> str:
     """``EVENTLOG_FORMAT``: ``"native"`` (default: the contract's keys) or
-    ``"ecs"`` (Elastic Common Schema field names, see :mod:`eventlog._ecs`)."""
+    ``"ecs"`` (Elastic Common Schema field names, see :mod:`eventlog.core.ecs`)."""
     value = _get("EVENTLOG_FORMAT", "native")
     if isinstance(value, str) and value.lower() in FORMATS:
         return value.lower()

@@ -1,6 +1,6 @@
 """Writing an object's logged state back: the logic of ``eventlog restore``.
 
-:func:`plan` checks that a state rebuilt by :mod:`eventlog._history` can be
+:func:`plan` checks that a state rebuilt by :mod:`eventlog.read.history` can be
 written back faithfully and works out what would change; :func:`apply`
 writes it in a transaction, bound to ``reason="restore to <ts>"`` so the
 save is logged like any other change (``model.updated``, or
@@ -21,8 +21,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models, router, transaction
 
-from eventlog._context import context
-from eventlog._history import ObjectState
+from eventlog.read.history import ObjectState
+from eventlog.write.context import context
 
 __all__ = ["CannotRestore", "Change", "Plan", "apply", "plan"]
 

@@ -8,8 +8,8 @@ from typing import Any, Final
 from django.db.models import Model
 
 from eventlog import signals
-from eventlog._pipeline import emit, internal_error
-from eventlog._values import safe_str
+from eventlog.write.pipeline import emit, internal_error
+from eventlog.write.values import safe_str
 
 __all__ = ["connect", "describe", "label_of", "object_id", "object_repr"]
 
