@@ -14,16 +14,18 @@ class EventlogConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from eventlog.audit import app_events as _receivers
-        from eventlog.audit import registry as _registry
-        from eventlog.conf import checks as _checks
-        from eventlog.write import pipeline as _pipeline
+        # Imported here: the app registry must be ready before models are touched.
+        from eventlog.audit import app_events, registry
+        from eventlog.audit import checks as audit_checks
+        from eventlog.conf import checks as conf_checks
+        from eventlog.write import pipeline
 
-        _checks.register()
-        _pipeline.configure()
-        _receivers.connect()
-        _registry.register_from_settings()
-        _registry.activate_all()
+        conf_checks.register()
+        audit_checks.register()
+        pipeline.configure()
+        app_events.connect()
+        registry.register_from_settings()
+        registry.activate_all()
         setting_changed.connect(
-            _pipeline.on_setting_changed, dispatch_uid="eventlog.setting_changed"
+            pipeline.on_setting_changed, dispatch_uid="eventlog.setting_changed"
         )

@@ -47,14 +47,15 @@ __all__ = [
     "activate_all",
     "attname",
     "baseline",
+    "has_field",
     "lookup",
     "register",
     "register_from_settings",
     "registrations",
     "remember",
     "set_baseline",
-    "settings_problems",
     "settle",
+    "spec_models",
 ]
 
 M = TypeVar("M", bound=type[Model])
@@ -93,7 +94,7 @@ class Registration:
         """Resolve field names; raise ``ImproperlyConfigured`` naming an unknown one."""
         opts = self.model._meta
         for name in (*(self.include or ()), *self.exclude, *self.mask):
-            if not _has_field(self.model, name):
+            if not has_field(self.model, name):
                 raise ImproperlyConfigured(
                     f"eventlog.register({opts.label}): unknown field {name!r}"
                 ) from None
@@ -370,32 +371,11 @@ def set_baseline(instance: Model, values: dict[str, Any], *, replace: bool = Fal
     state.pop(BASELINE_NAMES, None)
 
 
-def _spec_models(spec: conf.ModelSpec) -> list[type[Model]]:
+def spec_models(spec: conf.ModelSpec) -> list[type[Model]]:
     """The models an ``EVENTLOG_MODELS`` label names (``LookupError`` if none)."""
     if "." in spec.label:
         return [apps.get_model(spec.label)]
     return list(apps.get_app_config(spec.label).get_models())
-
-
-def settings_problems() -> list[tuple[str, str]]:
-    """``(check id, message)`` for each invalid ``EVENTLOG_MODELS`` entry."""
-    specs, problems = conf.models()
-    found = [("eventlog.E040", f"EVENTLOG_MODELS: {p}.") for p in problems]
-    for spec in specs:
-        try:
-            models = _spec_models(spec)
-        except (LookupError, ValueError):
-            found.append(
-                ("eventlog.E041", f"EVENTLOG_MODELS: no installed app or model {spec.label!r}.")
-            )
-            continue
-        names = {*(spec.include or ()), *spec.exclude, *spec.mask}
-        known = {name for model in models for name in names if _has_field(model, name)}
-        for name in sorted(names - known):
-            found.append(
-                ("eventlog.E042", f"EVENTLOG_MODELS: {spec.label!r} has no field {name!r}.")
-            )
-    return found
 
 
 def attname(model: type[Model], name: str) -> str:
@@ -403,7 +383,7 @@ def attname(model: type[Model], name: str) -> str:
     return str(getattr(model._meta.get_field(name), "attname", name))
 
 
-def _has_field(model: type[Model], name: str) -> bool:
+def has_field(model: type[Model], name: str) -> bool:
     try:
         model._meta.get_field(name)
     except FieldDoesNotExist:
@@ -414,10 +394,9 @@ def _has_field(model: type[Model], name: str) -> bool:
 def register_from_settings() -> None:
     """Register the models of ``EVENTLOG_MODELS``; invalid entries are skipped
     (the system checks report them)."""
-    specs, _problems = conf.models()
-    for spec in specs:
+    for spec in conf.models():
         try:
-            models = _spec_models(spec)
+            models = spec_models(spec)
         except (LookupError, ValueError):
             continue
         for model in models:
@@ -427,9 +406,9 @@ def register_from_settings() -> None:
                 model,
                 include=None
                 if spec.include is None
-                else [n for n in spec.include if _has_field(model, n)],
-                exclude=[n for n in spec.exclude if _has_field(model, n)],
-                mask=[n for n in spec.mask if _has_field(model, n)],
+                else [n for n in spec.include if has_field(model, n)],
+                exclude=[n for n in spec.exclude if has_field(model, n)],
+                mask=[n for n in spec.mask if has_field(model, n)],
             )
 
 

@@ -1,0 +1,45 @@
+"""System checks of the audit layer: ``EVENTLOG_MODELS`` entries that name no
+installed app or model (``eventlog.E041``) or fields a model does not have
+(``eventlog.E042``). Malformed entries are the settings table's
+(``eventlog.E040``, :mod:`eventlog.conf.checks`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core import checks
+
+from eventlog import conf
+from eventlog.audit.registry import has_field, spec_models
+
+__all__ = ["check_models", "register"]
+
+
+def check_models(app_configs: Any = None, **_kwargs: Any) -> list[checks.CheckMessage]:
+    """One error per ``EVENTLOG_MODELS`` label or field name that does not exist."""
+    errors: list[checks.CheckMessage] = []
+    for spec in conf.models():
+        try:
+            models = spec_models(spec)
+        except (LookupError, ValueError):
+            errors.append(
+                checks.Error(
+                    f"EVENTLOG_MODELS: no installed app or model {spec.label!r}.",
+                    id="eventlog.E041",
+                )
+            )
+            continue
+        names = {*(spec.include or ()), *spec.exclude, *spec.mask}
+        known = {name for model in models for name in names if has_field(model, name)}
+        errors.extend(
+            checks.Error(
+                f"EVENTLOG_MODELS: {spec.label!r} has no field {name!r}.", id="eventlog.E042"
+            )
+            for name in sorted(names - known)
+        )
+    return errors
+
+
+def register() -> None:
+    """Register the checks (idempotent)."""
+    checks.register(check_models, "eventlog")
