@@ -103,10 +103,7 @@ def test_every_setting_eventlog_reads_is_declared_in_the_table():
             found.setdefault(name, []).append(str(path.relative_to(ROOT)))
     assert set(found) <= declared, {n: p for n, p in found.items() if n not in declared}
     reading = {
-        p
-        for paths in found.values()
-        for p in paths
-        if "getattr(settings" in (ROOT / p).read_text()
+        p for paths in found.values() for p in paths if "getattr(settings" in (ROOT / p).read_text()
     }
     assert reading <= {"eventlog/conf/table.py", "eventlog/conf/checks.py"}
 
