@@ -66,14 +66,14 @@ class JsonFormatter(OrjsonFormatter):
             "schema_version": SCHEMA_VERSION,
         }
         # The record's extras cannot forge the envelope; secrets are masked.
-        merged = _pipeline._masker.merge(
+        merged = _pipeline.masker().merge(
             envelope, _context.current(resolve_actor=False), record_data
         )
         log_data.clear()
         log_data.update(merged)
 
     def jsonify_log_record(self, log_data: dict[str, Any]) -> str:
-        return render(log_data, _pipeline._cap).decode()
+        return render(log_data, _pipeline.line_cap()).decode()
 
 
 class JsonLinesHandler(logging.Handler):
@@ -91,7 +91,7 @@ class JsonLinesHandler(logging.Handler):
             line = self.format(record).encode()
             if not (line.startswith(b"{") and line.endswith(b"}")):
                 # A non-JSON formatter was configured: keep the line valid.
-                line = render({"message": line.decode(errors="replace")}, _pipeline._cap)
+                line = render({"message": line.decode(errors="replace")}, _pipeline.line_cap())
             _pipeline.get_sink(self.filename).write(line)
         except Exception:
             self.handleError(record)

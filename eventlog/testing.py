@@ -15,7 +15,7 @@ __all__ = ["capture_events"]
 
 
 def _ours(func: Any) -> bool:
-    return isinstance(func, partial) and func.func is _pipeline._write
+    return isinstance(func, partial) and func.func is _pipeline.write_deferred
 
 
 def _only_test_transactions(connection: Any) -> bool:
@@ -58,12 +58,12 @@ def capture_events() -> Iterator[list[dict[str, Any]]]:
     before = {
         c.alias: {id(e) for e in c.run_on_commit} for c in connections.all(initialized_only=True)
     }
-    _pipeline._captures.append(events)
+    _pipeline.captures.append(events)
     try:
         yield events
         _run_deferred(before)
     finally:
-        for index, captured in enumerate(_pipeline._captures):
+        for index, captured in enumerate(_pipeline.captures):
             if captured is events:  # by identity: an equal list may be nested
-                del _pipeline._captures[index]
+                del _pipeline.captures[index]
                 break

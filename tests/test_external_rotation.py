@@ -39,6 +39,13 @@ def test_external_mode_never_rotates_by_itself(settings, eventlog_dir):
     assert (eventlog_dir / "events.jsonl").stat().st_size > 10_000
 
 
+# The writers pause now and then, so that they are still writing across
+# several logrotate runs a second apart however fast the machine is.
+PACED_WRITER = WRITER.replace(
+    "    event_signal.send(", "    n % 1000 or __import__('time').sleep(0.25)\n    event_signal.send("
+)
+
+
 def start_writers(tmp_path: Path, logs: Path, count: int) -> list[subprocess.Popen[bytes]]:
     env = child_env(
         logs,
@@ -47,7 +54,9 @@ def start_writers(tmp_path: Path, logs: Path, count: int) -> list[subprocess.Pop
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
     )
     return [
-        subprocess.Popen([sys.executable, "-c", WRITER, f"w{i}", str(count)], cwd=ROOT, env=env)
+        subprocess.Popen(
+            [sys.executable, "-c", PACED_WRITER, f"w{i}", str(count)], cwd=ROOT, env=env
+        )
         for i in range(4)
     ]
 
@@ -113,9 +122,11 @@ def test_real_logrotate_with_the_documented_stanza(tmp_path):
     writers = start_writers(tmp_path, logs, 8000)
     runs = 0
     env = {**os.environ, "TZ": "UTC"}
-    while any(proc.poll() is None for proc in writers) or runs < 2:
+    writing = True
+    while writing:
+        writing = any(proc.poll() is None for proc in writers)
         time.sleep(1.05)  # dateext names have whole seconds
-        if live.exists():
+        if live.exists():  # after the writers ended, once more for their last lines
             subprocess.run(
                 ["logrotate", "-f", "-s", str(tmp_path / "state"), str(conf)],
                 check=True,
@@ -124,6 +135,7 @@ def test_real_logrotate_with_the_documented_stanza(tmp_path):
             )
             runs += 1
     assert all(proc.wait() == 0 for proc in writers)
+    assert runs >= 2
     rotated = rotated_files(live)
     assert len(rotated) == runs
     assert any(p.name.endswith(".gz") for p in rotated)  # delaycompress: all but the newest

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -49,11 +50,15 @@ class Clock:
 
 
 @pytest.fixture
-def clock(monkeypatch) -> Clock:
-    """Lines written in the test carry the clock's time."""
+def clock(monkeypatch) -> Iterator[Clock]:
+    """Lines written in the test carry the clock's time (the envelope
+    processor is configured with it)."""
     c = Clock()
-    monkeypatch.setattr(_pipeline, "_time_ns", c.ns)
-    return c
+    monkeypatch.setattr(_pipeline, "time_ns", c.ns)
+    _pipeline.configure()
+    yield c
+    monkeypatch.undo()
+    _pipeline.configure()
 
 
 def emit_at(clock: Clock, stamp: str, event: str, actor: str = "alice", **fields: Any) -> None:

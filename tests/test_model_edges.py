@@ -101,7 +101,7 @@ def test_nested_captures_keep_the_outer_one(eventlog_dir):
             _pipeline.emit("x.one")
         _pipeline.emit("x.two")
     assert [e["event"] for e in outer] == ["x.one", "x.two"]
-    assert _pipeline._captures == []
+    assert _pipeline.captures == []
 
 
 def test_refreshing_no_fields_keeps_the_old_values(eventlog_dir):

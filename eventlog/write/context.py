@@ -34,7 +34,15 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.functional import empty
 
-__all__ = ["RequestInfo", "bind_request", "context", "current", "reset_request"]
+__all__ = [
+    "RequestInfo",
+    "bind_request",
+    "context",
+    "current",
+    "replay",
+    "reset_replay",
+    "reset_request",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +59,7 @@ _EMPTY: Mapping[str, Any] = {}
 _request: ContextVar[RequestInfo | None] = ContextVar("eventlog_request", default=None)
 _bound: ContextVar[Mapping[str, Any]] = ContextVar("eventlog_bound", default=_EMPTY)
 _resolving: ContextVar[bool] = ContextVar("eventlog_resolving_actor", default=False)
+_replayed: ContextVar[Mapping[str, Any] | None] = ContextVar("eventlog_replayed", default=None)
 
 
 @contextlib.contextmanager
@@ -77,6 +86,18 @@ def bind_request(info: RequestInfo) -> Token[RequestInfo | None]:
 def reset_request(token: Token[RequestInfo | None]) -> None:
     """Forget the request bound by the matching :func:`bind_request`."""
     _request.reset(token)
+
+
+def replay(captured: Mapping[str, Any]) -> Token[Mapping[str, Any] | None]:
+    """Make ``captured`` (what :func:`current` returned earlier) the context
+    until :func:`reset_replay`: an event deferred to a transaction's commit is
+    written with the context of the moment it was sent, not of the commit."""
+    return _replayed.set(captured)
+
+
+def reset_replay(token: Token[Mapping[str, Any] | None]) -> None:
+    """End the replay begun by the matching :func:`replay`."""
+    _replayed.reset(token)
 
 
 @cache
@@ -143,7 +164,11 @@ def current(*, resolve_actor: bool = True) -> dict[str, Any]:
 
     With ``resolve_actor=False`` the request's user is named only if it was
     already loaded (for stdlib log records, which must not query the database).
+    Inside :func:`replay`, the replayed context.
     """
+    replayed = _replayed.get()
+    if replayed is not None:
+        return dict(replayed)
     info = _request.get()
     if info is None:
         out: dict[str, Any] = dict(_cli())

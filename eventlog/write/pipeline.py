@@ -1,27 +1,24 @@
-"""eventlog's structlog pipeline: event dict -> processors -> bytes -> sink.
+"""eventlog's structlog pipeline: event name and fields -> processors -> bytes -> sink.
 
-eventlog builds its *own* structlog logger (``make_filtering_bound_logger``
-instantiated directly over the sink) instead of calling
-``structlog.configure()``: the project's own structlog set-up, e.g.
-django-structlog's, stays untouched, and no stdlib ``logging`` detour sits on
-the event path (it costs several times the whole pipeline, see the
-benchmarks). :func:`configure` runs from ``AppConfig.ready()`` and again when
-an ``EVENTLOG_*`` setting changes; it is idempotent.
+:func:`emit` calls a structlog bound logger with the event's name and its
+fields as keyword arguments, so they travel in structlog's event dict. The
+logger is built with structlog's public API (:func:`structlog.wrap_logger`
+over a logger that hands lines to the sink, with
+:func:`structlog.make_filtering_bound_logger`'s class for the level), never
+with ``structlog.configure()``: that is global, and the project's (its own
+structlog set-up, e.g. django-structlog's, stays untouched). No stdlib
+``logging`` detour sits on the event path (it costs several times the whole
+pipeline, see the benchmarks).
 
-Processors, in order:
-
-1. :func:`add_envelope`: ``timestamp``, ``level``, ``event``, ``event_id``,
-   ``schema_version``, then the context of :mod:`eventlog.write.context`, then the
-   event's own keys (a key that would overwrite the envelope or the sink's
-   ``stream``/``seq``/``hash`` is moved under ``extra``), their values masked
-   where the key looks like a secret, at any depth
-   (:meth:`eventlog.write.values.Masker.merge`, one pass);
-2. the capture hook of :func:`eventlog.testing.capture_events` (which so
-   always sees the native format);
-3. with ``EVENTLOG_FORMAT = "ecs"``, :func:`eventlog.core.ecs.to_ecs`;
-4. :func:`eventlog.write.values.render`: orjson, capped.
-
-The sink then adds ``stream``, ``seq`` and ``hash`` and appends the line.
+:func:`configure` runs from ``AppConfig.ready()`` and again when an
+``EVENTLOG_*`` setting changes: it builds the processors of
+:mod:`eventlog.write.processors` from the settings, in order
+:class:`~eventlog.write.processors.AddEnvelope` (envelope, context, fields,
+masked), :class:`~eventlog.write.processors.Capture` (for
+:func:`eventlog.testing.capture_events`),
+:class:`~eventlog.write.processors.ToECS` (``EVENTLOG_FORMAT = "ecs"``),
+:class:`~eventlog.write.processors.Render` (orjson, capped). The sink then
+adds ``stream``, ``seq`` and ``hash`` and appends the line.
 """
 
 from __future__ import annotations
@@ -31,46 +28,50 @@ import logging
 import os
 import sys
 import threading
-import time
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping
 from contextvars import ContextVar
 from functools import partial
+from time import time_ns
 from typing import Any, Final
 
 import structlog
 from django.db import transaction
 
 from eventlog import conf
-from eventlog.core import ecs as _ecs
 from eventlog.core.files import EVENTS_FILE
-from eventlog.core.keys import SCHEMA_VERSION
-from eventlog.write import clock as _clock
+from eventlog.core.keys import MOVED_TO
 from eventlog.write import context as _context
+from eventlog.write.processors import AddEnvelope, Capture, Render, ToECS
 from eventlog.write.sink import FileSink, Sink
-from eventlog.write.values import Masker, render
+from eventlog.write.values import Masker, moved
 from eventlog.write.writer import BackgroundWriter, install_sigterm_handler
 
-__all__ = ["configure", "emit", "flush", "get_sink", "internal_error"]
+__all__ = [
+    "captures",
+    "configure",
+    "emit",
+    "flush",
+    "get_sink",
+    "internal_error",
+    "line_cap",
+    "masker",
+    "write_deferred",
+]
 
 LEVELS: Final = frozenset(conf.LEVELS)
 # Room the sink needs for ``stream``, ``seq`` and ``hash`` under the line cap.
 SINK_RESERVE: Final = 320
-# Keys under which emit() hands its fields and, for a deferred event, the
-# context captured when it was sent, past structlog's ``event`` argument.
-_FIELDS: Final = "__eventlog_fields__"
-_CAPTURED: Final = "__eventlog_context__"
-_METHOD_LEVEL: Final = {"warn": "warning", "exception": "error", "fatal": "critical"}
 _AT_ONCE: Final = frozenset({"error", "critical"})
 _NO_FIELDS: Final[Mapping[str, Any]] = {}
-_time_ns = time.time_ns
 
 _log = logging.getLogger("eventlog")
 _sinks: dict[str, Sink] = {}
 _sinks_lock = threading.Lock()
-_captures: list[list[dict[str, Any]]] = []
+captures: list[list[dict[str, Any]]] = []
+"""The lists of the open :func:`eventlog.testing.capture_events` blocks."""
 _logger: Any = None
-_masker = Masker(conf.DEFAULT_MASK_FIELDS)
-_cap = conf.DEFAULT_MAX_LINE_BYTES - SINK_RESERVE
+_envelope = AddEnvelope(Masker(conf.DEFAULT_MASK_FIELDS), _context.current)
+_render = Render(conf.DEFAULT_MAX_LINE_BYTES - SINK_RESERVE)
 errors = 0
 """Events the pipeline could not write as asked in this process."""
 
@@ -166,56 +167,39 @@ def _make_sink(name: str) -> Sink:
     )
 
 
-def add_envelope(
-    _logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
-) -> dict[str, Any]:
-    """Processor: the contract's envelope, then context, then the event's keys,
-    masked."""
-    ns = _time_ns()
-    out: dict[str, Any] = {
-        "timestamp": _clock.format_ns(ns),
-        "level": _METHOD_LEVEL.get(method_name, method_name),
-        "event": event_dict.pop("event", "app.event"),
-        "event_id": _clock.uuid7(ns),
-        "schema_version": SCHEMA_VERSION,
-    }
-    captured = event_dict.pop(_CAPTURED, None)
-    fields = event_dict.pop(_FIELDS, None) or _NO_FIELDS
-    context = _context.current() if captured is None else captured
-    return _masker.merge(out, context, fields, event_dict)
+def masker() -> Masker:
+    """The masker of the current configuration (``django.jsonl`` records use it too)."""
+    return _envelope.masker
 
 
-def _capture(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    for events in _captures:
-        events.append(dict(event_dict))
-    return event_dict
-
-
-def _to_ecs(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    return _ecs.to_ecs(event_dict)
-
-
-def _render(_logger: Any, _name: str, event_dict: dict[str, Any]) -> bytes:
-    return render(event_dict, _cap)
+def line_cap() -> int:
+    """The size a rendered line may have before the sink adds its keys."""
+    return _render.cap
 
 
 def configure() -> None:
-    """(Re)build eventlog's logger and sinks from the current settings."""
-    global _logger, _masker, _cap
+    """(Re)build eventlog's logger, processors and sinks from the current settings."""
+    global _logger, _envelope, _render
     with _sinks_lock:
         for sink in _sinks.values():
             sink.close()
         _sinks.clear()
-    _masker = Masker(conf.mask_fields())
-    _cap = conf.max_line_bytes() - SINK_RESERVE
-    target = _SinkLogger(get_sink(EVENTS_FILE) if conf.enabled() else None)
-    wrapper: Any = structlog.make_filtering_bound_logger(conf.level())
-    # The class is instantiated directly (BoundLoggerBase's constructor) rather
-    # than through structlog.configure(), which is global and the project's.
-    processors: list[Any] = [add_envelope, _capture, _render]
+    _envelope = AddEnvelope(Masker(conf.mask_fields()), _context.current, time_ns=time_ns)
+    _render = Render(conf.max_line_bytes() - SINK_RESERVE)
+    processors: list[Any] = [_envelope, Capture(captures), _render]
     if conf.output_format() == "ecs":
-        processors.insert(-1, _to_ecs)
-    _logger = wrapper(target, processors, {})
+        processors.insert(-1, ToECS())
+    target = _SinkLogger(get_sink(EVENTS_FILE) if conf.enabled() else None)
+    proxy = structlog.wrap_logger(
+        target,
+        processors=processors,
+        wrapper_class=structlog.make_filtering_bound_logger(conf.level()),
+        context_class=dict,
+        cache_logger_on_first_use=True,
+    )
+    # bind() of the lazy proxy builds the bound logger once: calls then skip
+    # the proxy's per-call lookup.
+    _logger = proxy.bind()
 
 
 def emit(
@@ -244,7 +228,7 @@ def emit(
             on_commit = level not in _AT_ONCE
         if on_commit and transaction.get_connection(using).in_atomic_block:
             # Copied now: the caller may change its dict before the commit.
-            deferred = partial(_write, event, level, dict(data), _context.current())
+            deferred = partial(write_deferred, event, level, dict(data), _context.current())
             transaction.on_commit(deferred, using=using)
             return
         _write(event, level, data)
@@ -252,15 +236,42 @@ def emit(
         internal_error("emit_failed", exc, event)
 
 
-def _write(
-    event: str, level: str, fields: Mapping[str, Any], captured: dict[str, Any] | None = None
+def write_deferred(
+    event: str, level: str, fields: Mapping[str, Any], captured: Mapping[str, Any]
 ) -> None:
+    """Write an event deferred to a commit, with the context ``captured`` when
+    it was sent (:func:`eventlog.write.context.replay`)."""
+    token = _context.replay(captured)
+    try:
+        _write(event, level, fields)
+    finally:
+        _context.reset_replay(token)
+
+
+def _write(event: str, level: str, fields: Mapping[str, Any]) -> None:
     try:
         if _logger is None:
             configure()
-        getattr(_logger, level)(event, **{_FIELDS: fields, _CAPTURED: captured})
+        method = getattr(_logger, level)
+        if "event" in fields:  # structlog's own argument
+            fields = _event_moved(fields)
+        try:
+            method(event, **fields)
+        except TypeError:
+            if all(type(key) is str for key in fields):
+                raise
+            # Keyword arguments must be strings; the line keeps the others as text.
+            method(event, **{str(key): value for key, value in fields.items()})
     except Exception as exc:
         internal_error("render_failed", exc, event)
+
+
+def _event_moved(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``fields`` with an ``event`` key moved under ``extra``, as the masker
+    moves every other reserved key."""
+    rest = {key: value for key, value in fields.items() if key != "event"}
+    rest[MOVED_TO] = moved(fields.get(MOVED_TO), {"event": fields["event"]})
+    return rest
 
 
 def internal_error(error: str, exc: BaseException, event: str) -> None:

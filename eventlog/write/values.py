@@ -29,7 +29,7 @@ from django.utils.functional import Promise
 
 from eventlog.core.keys import ENVELOPE, MASK, MASKED_CHANGE, MOVED_TO, RESERVED, TRUNCATED
 
-__all__ = ["Masker", "json_default", "render", "safe_str"]
+__all__ = ["Masker", "json_default", "moved", "render", "safe_str"]
 
 MAX_DEPTH: Final = 64
 # Dataclasses pass through to json_default (as dicts, after masking) instead
@@ -130,7 +130,7 @@ class Masker:
         walks over every key of every line.
         """
         innocent = self._innocent
-        moved: dict[str, Any] | None = None
+        reserved: dict[str, Any] | None = None
         for source in sources:
             keys = source.keys()
             # _plain() inline: this runs for every source of every line.
@@ -145,20 +145,13 @@ class Masker:
                 if type(key) is not str:
                     key = str(key)
                 if key in RESERVED:
-                    if moved is None:
-                        moved = {}
-                    moved[key] = value
+                    if reserved is None:
+                        reserved = {}
+                    reserved[key] = value
                 else:
                     out[key] = self._masked(key, value, 1)
-        if moved:
-            moved = self._mapping(moved, 1)
-            own = out.get(MOVED_TO)
-            if own is None:
-                out[MOVED_TO] = moved
-            elif isinstance(own, Mapping):
-                out[MOVED_TO] = {**own, **moved}
-            else:
-                out[MOVED_TO] = {"value": own, **moved}
+        if reserved:
+            out[MOVED_TO] = moved(out.get(MOVED_TO), self._mapping(reserved, 1))
         return out
 
     def _plain(self, value: Mapping[Any, Any]) -> bool:
@@ -197,6 +190,18 @@ class Masker:
 _LEAVES: Final = frozenset(
     {str, int, float, bool, type(None), Decimal, dt.date, dt.datetime, dt.time, dt.timedelta, UUID}
 )
+
+
+def moved(own: Any, keys: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``"extra"`` of a line once ``keys`` (callers' keys that would have
+    overwritten reserved ones) are moved into it: merged into a copy of the
+    caller's own ``"extra"`` when that is a mapping, else beside it as
+    ``{"value": own, ...}``; nothing the caller passed is mutated."""
+    if own is None:
+        return dict(keys)
+    if isinstance(own, Mapping):
+        return {**own, **keys}
+    return {"value": own, **keys}
 
 
 def _dumps(data: Mapping[str, Any]) -> bytes:

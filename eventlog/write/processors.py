@@ -1,0 +1,98 @@
+"""eventlog's structlog processors: configured callables, each called as
+``processor(logger, method_name, event_dict)`` like structlog's own.
+
+:func:`eventlog.write.pipeline.configure` builds them from the settings and
+hands them to structlog in this order: :class:`AddEnvelope`,
+:class:`Capture`, :class:`ToECS` (``EVENTLOG_FORMAT = "ecs"`` only),
+:class:`Render`. A processor holds what it was configured with and reads no
+module state, so each can be built and called on its own in a test.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, MutableMapping
+from typing import Any, Final
+
+from eventlog.core import ecs
+from eventlog.core.keys import SCHEMA_VERSION
+from eventlog.write import clock
+from eventlog.write.values import Masker, render
+
+__all__ = ["AddEnvelope", "Capture", "Render", "ToECS"]
+
+_METHOD_LEVEL: Final = {"warn": "warning", "exception": "error", "fatal": "critical"}
+DEFAULT_EVENT: Final = "app.event"
+
+
+class AddEnvelope:
+    """The contract's envelope, then the context, then the event's own keys.
+
+    Returns a new dict: ``timestamp`` and ``event_id`` from one clock reading,
+    ``level`` from the method name (``warn`` -> ``warning``...), ``event``
+    from the event dict (``"app.event"`` when missing), ``schema_version``;
+    then the keys of ``context()`` and the event dict's other keys (later
+    winning), merged and masked in one pass by ``masker``
+    (:meth:`~eventlog.write.values.Masker.merge`: a key that would overwrite
+    the envelope or the sink's keys goes under ``"extra"``).
+    """
+
+    def __init__(
+        self,
+        masker: Masker,
+        context: Callable[[], Mapping[str, Any]],
+        time_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.masker = masker
+        self._context = context
+        self._time_ns = time_ns
+
+    def __call__(
+        self, logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+    ) -> dict[str, Any]:
+        ns = self._time_ns()
+        out: dict[str, Any] = {
+            "timestamp": clock.format_ns(ns),
+            "level": _METHOD_LEVEL.get(method_name, method_name),
+            "event": event_dict.pop("event", DEFAULT_EVENT),
+            "event_id": clock.uuid7(ns),
+            "schema_version": SCHEMA_VERSION,
+        }
+        return self.masker.merge(out, self._context(), event_dict)
+
+
+class Capture:
+    """Appends a copy of each event dict to every list in ``captures`` (the
+    lists of :func:`eventlog.testing.capture_events`, which so see every
+    event in the native format, masked, before rendering); passes the dict on.
+
+    ``captures`` is shared, not copied: a capture outlives a reconfiguration.
+    """
+
+    def __init__(self, captures: list[list[dict[str, Any]]]) -> None:
+        self.captures = captures
+
+    def __call__(self, logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+        for events in self.captures:
+            events.append(dict(event_dict))
+        return event_dict
+
+
+class ToECS:
+    """The event dict with Elastic Common Schema field names
+    (:func:`eventlog.core.ecs.to_ecs`)."""
+
+    def __call__(self, logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+        return ecs.to_ecs(event_dict)
+
+
+class Render:
+    """The last processor: the event dict as one JSON object of at most
+    ``cap`` bytes (:func:`eventlog.write.values.render`: the largest values
+    cut with a marker, never the envelope), for the sink to seal and append."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+
+    def __call__(self, logger: Any, method_name: str, event_dict: Mapping[str, Any]) -> bytes:
+        return render(event_dict, self.cap)
