@@ -42,7 +42,8 @@ def test_external_mode_never_rotates_by_itself(settings, eventlog_dir):
 # The writers pause now and then, so that they are still writing across
 # several logrotate runs a second apart however fast the machine is.
 PACED_WRITER = WRITER.replace(
-    "    event_signal.send(", "    n % 1000 or __import__('time').sleep(0.25)\n    event_signal.send("
+    "    event_signal.send(",
+    "    n % 1000 or __import__('time').sleep(0.25)\n    event_signal.send(",
 )
 
 
