@@ -6,8 +6,8 @@ it could move the cursor, rewrite earlier output or retitle the window, and a
 bidi override could make a line read differently from what it holds. So every
 human-readable output of the command line passes through :func:`clean`,
 which replaces each such character with a visible escape (``\\x1b``,
-``\\u202e``). ``--json`` output is never cleaned: it is the lines byte for
-byte, and JSON escapes control characters itself.
+``\\u202e``, ``\\n``). ``--json`` output is never cleaned: it is the lines
+byte for byte, meant for programs rather than for a terminal.
 """
 
 from __future__ import annotations
@@ -28,17 +28,15 @@ UNSAFE: Final = _unsafe()
 controls, and the bidi marks, embeddings, overrides and isolates (U+061C,
 U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069)."""
 
-_TABLE: Final = {
-    ord(char): f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
-    for char in UNSAFE
-}
+# The escapes of repr() and ascii(), which a reader of Python output already knows.
+_TABLE: Final = {ord(char): ascii(char)[1:-1] for char in UNSAFE}
 
 
 def clean(text: str) -> str:
     """``text`` with every character of :data:`UNSAFE` replaced by its escape
-    (``\\x07``, ``\\x9b``, ``\\u2066``) and every other character kept, so
-    the result holds no control character (not even a newline or a tab).
-    Cleaning twice gives the same text as cleaning once."""
+    as Python writes it (``\\t``, ``\\x07``, ``\\x9b``, ``\\u2066``) and every
+    other character kept: the result holds no control character, not even a
+    newline or a tab. Cleaning twice gives the same text as cleaning once."""
     return text.translate(_TABLE)
 
 
