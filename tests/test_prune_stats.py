@@ -15,7 +15,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from eventlog.management.commands import eventlog as command
+from eventlog.cli.progress import ProgressBar
 from tests.helpers import ROOT, child_env, make_line
 
 
@@ -255,8 +255,8 @@ def test_stats_bad_arguments_are_one_line_errors(tmp_path):
 def test_progress_bar_on_a_terminal_only(counted, monkeypatch):
     """A scan draws a progress bar on stderr when it is a terminal (and the
     scan runs long enough: here at once) and clears it; never on a pipe."""
-    monkeypatch.setattr(command._ProgressBar, "DELAY", 0.0)
-    monkeypatch.setattr(command._ProgressBar, "EVERY", 0.0)
+    monkeypatch.setattr(ProgressBar, "DELAY", 0.0)
+    monkeypatch.setattr(ProgressBar, "EVERY", 0.0)
     terminal = Terminal()
     out, _err = run("stats", "--json", stderr=terminal)
     drawn = terminal.getvalue()

@@ -16,7 +16,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from eventlog.management.commands.eventlog import format_event
+from eventlog.cli.pretty import format_event
 from eventlog.signals import event_signal
 from eventlog.write import pipeline as _pipeline
 from tests.helpers import make_line
