@@ -18,7 +18,7 @@ from importlib import import_module, metadata
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from eventlog.audit.registry import register
+    from eventlog.audit.register import register
     from eventlog.write.context import context
 
 __all__ = ["__version__", "context", "register"]
@@ -31,7 +31,7 @@ try:
 except metadata.PackageNotFoundError:  # imported from a checkout that is not installed
     __version__ = "0+unknown"
 
-_LAZY = {"context": "eventlog.write.context", "register": "eventlog.audit.registry"}
+_LAZY = {"context": "eventlog.write.context", "register": "eventlog.audit.register"}
 
 
 def __getattr__(name: str) -> Any:

@@ -15,7 +15,7 @@ class EventlogConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: the app registry must be ready before models are touched.
-        from eventlog.audit import app_events, registry
+        from eventlog.audit import app_events, receivers, register
         from eventlog.audit import checks as audit_checks
         from eventlog.conf import checks as conf_checks
         from eventlog.write import pipeline
@@ -24,8 +24,8 @@ class EventlogConfig(AppConfig):
         audit_checks.register()
         pipeline.configure()
         app_events.connect()
-        registry.register_from_settings()
-        registry.activate_all()
+        register.register_from_settings()
+        receivers.activate_all()
         setting_changed.connect(
             pipeline.on_setting_changed, dispatch_uid="eventlog.setting_changed"
         )

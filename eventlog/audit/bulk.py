@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 from django.db import models, transaction
 
-from eventlog.audit import receivers
+from eventlog.audit import receivers, state
 from eventlog.audit import registry as _registry
 from eventlog.audit.app_events import object_id
 from eventlog.audit.registry import Registration
@@ -120,7 +120,7 @@ class AuditedQuerySetMixin(_Base):
                 per: dict[str, dict[str, Any]] = {}
                 for obj in created:
                     values = receivers.current_values(reg, obj)
-                    _registry.set_baseline(obj, values, replace=True)
+                    state.set_baseline(obj, values, replace=True)
                     if obj.pk is not None:
                         per[str(obj.pk)] = receivers.changes(reg, {}, values)
                 _emit_bulk("model.bulk_created", reg, [object_id(o) for o in created], per, self.db)
@@ -149,11 +149,11 @@ class AuditedQuerySetMixin(_Base):
                     new = {
                         k: v for k, v in receivers.current_values(reg, obj).items() if k in attnames
                     }
-                    _registry.settle(obj)
-                    previous = _registry.baseline(obj)
+                    state.settle(obj)
+                    previous = state.baseline(obj)
                     diff = receivers.changes(reg, previous or {}, new)
-                    _registry.set_baseline(obj, new)
-                    _registry.remember(obj, self.db, previous)
+                    state.set_baseline(obj, new)
+                    state.remember(obj, self.db, previous)
                     if diff:
                         per[str(obj.pk)] = diff
                 if per:

@@ -28,16 +28,21 @@ from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import Any, Final
 
+from django.apps import apps
 from django.db.models import Field, ManyToManyField, Model, signals
 from django.db.models.fields.files import FieldFile
+from django.db.models.signals import class_prepared
 
 from eventlog.audit import registry as _registry
+from eventlog.audit import state
 from eventlog.audit.app_events import object_id, object_repr
 from eventlog.audit.registry import Registration
 from eventlog.core.keys import MASK, MASKED_CHANGE
 from eventlog.write.pipeline import emit, internal_error
 
 __all__ = [
+    "activate",
+    "activate_all",
     "changes",
     "collecting_deletes",
     "connect",
@@ -126,12 +131,12 @@ def changes(
 def on_pre_save(sender: type[Model], instance: Model, raw: bool, using: str, **_: Any) -> None:
     """Read the old values the instance never loaded (see the module docstring)."""
     try:
-        if _registry.INSERTING in instance.__dict__ or instance.pk is None:
+        if state.INSERTING in instance.__dict__ or instance.pk is None:
             return
         reg = _registry.lookup(type(instance))
         if reg is None:
             return
-        base = _registry.baseline(instance)
+        base = state.baseline(instance)
         adding = instance._state.adding
         if base is None:
             pk = instance._meta.pk
@@ -149,7 +154,7 @@ def on_pre_save(sender: type[Model], instance: Model, raw: bool, using: str, **_
             type(instance)._base_manager.using(using).filter(pk=instance.pk).values(*names).first()
         )
         if row is not None:
-            _registry.set_baseline(instance, row, replace=base is None)
+            state.set_baseline(instance, row, replace=base is None)
     except Exception as exc:
         internal_error("receiver_failed", exc, "model.updated")
 
@@ -167,24 +172,24 @@ def on_post_save(
         reg = _registry.lookup(type(instance))
         if reg is None:
             return
-        _registry.settle(instance)
-        previous = _registry.baseline(instance)
+        state.settle(instance)
+        previous = state.baseline(instance)
         new = current_values(reg, instance)
         if update_fields is not None:
             saved = {_registry.attname(type(instance), n) for n in update_fields}
             new = {k: v for k, v in new.items() if k in saved}
         if created:
-            _registry.set_baseline(instance, new, replace=True)
+            state.set_baseline(instance, new, replace=True)
             fields = {"snapshot": snapshot(reg, new)}
             event = "model.created"
         else:
             diff = changes(reg, previous or {}, new)
-            _registry.set_baseline(instance, new)
+            state.set_baseline(instance, new)
             if not diff:
                 return
             fields = {"changes": diff}
             event = "model.updated"
-        _registry.remember(instance, using, None if created else previous)
+        state.remember(instance, using, None if created else previous)
         emit(
             event,
             {
@@ -207,8 +212,8 @@ def on_post_delete(sender: type[Model], instance: Model, using: str, **_: Any) -
         reg = _registry.lookup(type(instance))
         if reg is None:
             return
-        _registry.settle(instance)
-        values = {**current_values(reg, instance), **(_registry.baseline(instance) or {})}
+        state.settle(instance)
+        values = {**current_values(reg, instance), **(state.baseline(instance) or {})}
         shot = snapshot(reg, values)
         collecting = _deleting.get()
         if collecting is not None:
@@ -369,3 +374,42 @@ def connect_m2m(m2m: ManyToManyField[Any, Any]) -> None:
         signals.m2m_changed.connect(
             on_m2m_changed, sender=through, dispatch_uid="eventlog.model.m2m_changed"
         )
+
+
+def activate(reg: Registration) -> None:
+    """Resolve ``reg`` and connect what audits it (idempotent)."""
+    with _registry.lock():
+        reg.resolve()
+        state.wrap(reg.model)
+        connect(reg.model)
+        for model in apps.get_models(include_auto_created=False):
+            if model._meta.proxy and model._meta.concrete_model is reg.model:
+                connect(model)
+        for m2m in _m2m_of(reg.model):
+            connect_m2m(m2m)
+
+
+def activate_all() -> None:
+    """Activate every registration (``AppConfig.ready()``)."""
+    for reg in _registry.registrations():
+        activate(reg)
+
+
+def _m2m_of(model: type[Model]) -> list[ManyToManyField[Any, Any]]:
+    """Many-to-many fields of ``model`` and those of other models pointing at it."""
+    found = list(model._meta.many_to_many)
+    for rel in model._meta.related_objects:
+        if rel.many_to_many and isinstance(rel.field, ManyToManyField):
+            found.append(rel.field)
+    return found
+
+
+def _on_class_prepared(sender: type[Model], **_kwargs: Any) -> None:
+    """A proxy defined after its concrete model was registered is audited too."""
+    concrete = sender._meta.concrete_model
+    proxied = sender._meta.proxy and concrete is not None and _registry.is_registered(concrete)
+    if proxied and apps.ready:
+        connect(sender)
+
+
+class_prepared.connect(_on_class_prepared, dispatch_uid="eventlog.class_prepared")
