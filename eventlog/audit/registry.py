@@ -15,6 +15,7 @@ instance's known row.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -26,6 +27,7 @@ from eventlog import conf
 from eventlog.write.values import Masker
 
 __all__ = [
+    "BY_MODEL",
     "Registration",
     "add",
     "attname",
@@ -33,7 +35,6 @@ __all__ = [
     "is_registered",
     "lock",
     "lookup",
-    "registration_of",
     "registrations",
     "spec_models",
 ]
@@ -42,6 +43,9 @@ MUTABLE_TYPES: Final = frozenset({"JSONField", "ArrayField", "HStoreField"})
 
 _lock = threading.RLock()
 _registry: dict[type[Model], Registration] = {}
+BY_MODEL: Final[Mapping[type[Model], Registration]] = _registry
+"""The registrations by model class, read-only: for the per-row path, which
+looks registrations up without a call or a lock."""
 
 
 @dataclass(eq=False)
@@ -121,12 +125,6 @@ def add(
 def lock() -> threading.RLock:
     """The lock that serialises registering and activating."""
     return _lock
-
-
-def registration_of(cls: type[Model]) -> Registration | None:
-    """The registration of ``cls`` or of its concrete model, as it is (not
-    resolved: for the per-row path, which must not take a lock)."""
-    return _registry.get(cls) or _registry.get(cls._meta.concrete_model)  # type: ignore[arg-type]
 
 
 def is_registered(model: type[Model]) -> bool:

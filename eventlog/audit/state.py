@@ -20,8 +20,7 @@ from django.db import transaction
 from django.db.models import Model
 from django.utils.inspect import func_accepts_kwargs, func_supports_parameter
 
-from eventlog.audit import registry as _registry
-from eventlog.audit.registry import Registration, attname, lookup
+from eventlog.audit.registry import BY_MODEL, Registration, attname, lookup
 
 __all__ = [
     "BASELINE",
@@ -63,7 +62,7 @@ def wrap(model: type[Model]) -> None:
     )
 
     def keep(cls: type[Model], instance: Model, field_names: Any, values: Any) -> None:
-        reg = _registry.registration_of(cls)
+        reg = BY_MODEL.get(cls) or BY_MODEL.get(cls._meta.concrete_model)  # type: ignore[arg-type]
         state = instance.__dict__
         if reg is not None and reg.mutable:
             state[BASELINE] = _copy_mutable(reg, dict(zip(field_names, values, strict=False)))
