@@ -24,9 +24,15 @@ def test_pick_find_falls_back_to_bytearray_find(monkeypatch):
 
 def test_object_history_without_stringzilla(tmp_path):
     lines = [
-        make_line("2026-11-23T10:00:00.000000Z", "model.created", model="shop.order", object_id="7"),
-        make_line("2026-11-23T10:00:01.000000Z", "model.created", model="shop.order", object_id="8"),
-        make_line("2026-11-23T10:00:02.000000Z", "model.updated", model="shop.order", object_id="7"),
+        make_line(
+            "2026-11-23T10:00:00.000000Z", "model.created", model="shop.order", object_id="7"
+        ),
+        make_line(
+            "2026-11-23T10:00:01.000000Z", "model.created", model="shop.order", object_id="8"
+        ),
+        make_line(
+            "2026-11-23T10:00:02.000000Z", "model.updated", model="shop.order", object_id="7"
+        ),
     ]
     (tmp_path / "events.jsonl").write_bytes(b"".join(lines))
     script = textwrap.dedent(
