@@ -7,18 +7,18 @@ BENCH_STAMP := $(VENV)/.installed-bench
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: venv run test lint typecheck check bench clean
+.PHONY: venv run test lint typecheck check bench dist clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]' $(EXTRA_PIP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,demo,speed]' $(EXTRA_PIP)
 	touch $(STAMP)
 
 venv: $(STAMP)
 
 $(BENCH_STAMP): $(STAMP) setup.cfg
-	$(BIN)/python -m pip install --quiet -e '.[bench]' $(EXTRA_PIP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,demo,speed,bench]' $(EXTRA_PIP)
 	touch $(BENCH_STAMP)
 
 # The benchmark suite (bench/): under 10 minutes on 2 cores; writes
@@ -47,5 +47,18 @@ typecheck: $(STAMP)
 
 check: test lint typecheck
 
+# Wheel and sdist into dist/, built by `build` in a venv thrown away afterwards
+# (the project's .venv must not be what makes the build work), then checked
+# by twine as the index would render them.
+dist:
+	rm -rf dist
+	set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+		$(PYTHON) -m venv "$$tmp/venv"; \
+		"$$tmp/venv/bin/python" -m pip install --quiet build twine; \
+		"$$tmp/venv/bin/python" -m build --outdir dist . >"$$tmp/build.log" 2>&1 || \
+			{ cat "$$tmp/build.log"; exit 1; }; \
+		"$$tmp/venv/bin/python" -m twine check --strict dist/*
+	rm -rf build *.egg-info
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info
