@@ -11,7 +11,7 @@ consumer's validator at :func:`schema_path`, or validate here::
         validate(line)          # raises ValueError naming the first problem
 
 :func:`validate` and :func:`errors` need the ``fastjsonschema`` package
-(``pip install 'eventlog[schema]'``): it compiles the schema to Python once,
+(``pip install 'django-eventlog-jsonl[schema]'``): it compiles the schema to Python once,
 and checks a line in ~50 µs where ``jsonschema`` takes ~400 µs, which matters
 to the test suite that checks every line it writes (the schema is plain
 draft-07, so any validator works; the suite checks that ``jsonschema``
@@ -56,7 +56,8 @@ def _validator() -> Any:
         import fastjsonschema
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "eventlog.schema.validate needs fastjsonschema: pip install 'eventlog[schema]'"
+            "eventlog.schema.validate needs fastjsonschema: "
+            "pip install 'django-eventlog-jsonl[schema]'"
         ) from exc
     return fastjsonschema.compile(load())
 
