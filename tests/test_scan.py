@@ -18,10 +18,11 @@ from hypothesis import strategies as st
 
 from eventlog import reader
 from eventlog.core.ecs import is_ecs, to_ecs, to_native
+from eventlog.read import scan
 from tests.helpers import make_line
 
 TS = "2026-11-23T10:00:00.000000Z"
-FINDS = [pytest.param(reader._find, id="picked"), pytest.param(bytearray.find, id="bytearray")]
+FINDS = [pytest.param(scan._find, id="picked"), pytest.param(bytearray.find, id="bytearray")]
 
 
 def ecs_line(line: bytes) -> bytes:
@@ -130,8 +131,8 @@ def test_scan_finds_what_line_by_line_reading_finds(
         (directory / name).write_bytes(data)
     flt = reader.Filter(**criteria)
     reports: list[tuple[int, str]] = []
-    old = reader._BLOCK, reader._find
-    reader._BLOCK, reader._find = block, find
+    old = scan._BLOCK, scan._find
+    scan._BLOCK, scan._find = block, find
     try:
         found = [
             raw
@@ -140,7 +141,7 @@ def test_scan_finds_what_line_by_line_reading_finds(
             )
         ]
     finally:
-        reader._BLOCK, reader._find = old
+        scan._BLOCK, scan._find = old
     assert found == expected(lines, flt)
     torn_reports = [n for n, r in reports if r.startswith("incomplete final line")]
     assert torn_reports == ([len(lines) + 1] if torn else [])
@@ -151,8 +152,8 @@ def test_scan_finds_what_line_by_line_reading_finds(
 def test_scan_skips_an_over_long_line_and_goes_on(tmp_path, monkeypatch):
     """A line longer than the reader's limit is reported with its number and
     skipped; the lines after it are found."""
-    monkeypatch.setattr(reader, "MAX_LINE_BYTES", 1000)
-    monkeypatch.setattr(reader, "_BLOCK", 256)
+    monkeypatch.setattr(scan, "MAX_LINE_BYTES", 1000)
+    monkeypatch.setattr(scan, "_BLOCK", 256)
     first = make_line(TS, object_id="42", n=1)
     long = make_line(TS, object_id="42", pad="y" * 3000)
     last = make_line(TS, object_id="42", n=3)
@@ -202,7 +203,7 @@ def test_picked_find_agrees_with_bytearray_find(hay, needle, data):
     buf = bytearray(hay)
     start = data.draw(st.integers(0, len(buf)))
     end = data.draw(st.integers(start, len(buf)))
-    assert reader._find(buf, needle, start, end) == buf.find(needle, start, end)
+    assert scan._find(buf, needle, start, end) == buf.find(needle, start, end)
 
 
 # -- the byte-level pre-filter and the anchors ----------------------------------------
