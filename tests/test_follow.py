@@ -24,6 +24,7 @@ import pytest
 
 from eventlog import reader
 from eventlog.core.files import rotated_files
+from eventlog.read import tail as read_tail
 from tests.helpers import ROOT, child_env, make_line, run_writers
 
 DEADLINE_S = 120.0
@@ -105,7 +106,7 @@ def test_follow_waits_for_the_newline_of_a_partial_line(tmp_path):
     live = tmp_path / "events.jsonl"
     line = make_line(ts(1), n=1)
     live.write_bytes(make_line(ts(0), n=0) + line[:20])
-    tail = reader._Tail(live, None, lambda *a: pytest.fail(f"reported {a}"))
+    tail = read_tail._Tail(live, None, lambda *a: pytest.fail(f"reported {a}"))
     assert tail.start(0) == []
     assert tail.poll() == []
     with live.open("ab") as f:
@@ -140,7 +141,7 @@ def test_follow_reads_files_rotated_between_two_looks_in_order(tmp_path):
     being read is recognised after compression by its first line."""
     live = tmp_path / "events.jsonl"
     live.write_bytes(make_line(ts(0), n=0))
-    tail = reader._Tail(live, None, lambda *a: pytest.fail(f"reported {a}"))
+    tail = read_tail._Tail(live, None, lambda *a: pytest.fail(f"reported {a}"))
     tail.start(0)
     with live.open("ab") as f:
         f.write(make_line(ts(1), n=1))
@@ -162,7 +163,7 @@ def test_follow_after_logrotate_rename_and_missing_live_file(tmp_path):
     appears only later: the old file is read to its end, then the new one."""
     live = tmp_path / "events.jsonl"
     live.write_bytes(make_line(ts(0), n=0))
-    tail = reader._Tail(live, None, lambda *a: pytest.fail(f"reported {a}"))
+    tail = read_tail._Tail(live, None, lambda *a: pytest.fail(f"reported {a}"))
     assert [e["n"] for _r, e in tail.start(5)] == [0]
     with live.open("ab") as f:
         f.write(make_line(ts(1), n=1))
@@ -180,7 +181,7 @@ def test_follow_reports_a_torn_final_line_of_a_rotated_file_and_goes_on(tmp_path
     live = tmp_path / "events.jsonl"
     live.write_bytes(make_line(ts(0), n=0) + make_line(ts(1), n=1)[:30])
     reports: list[str] = []
-    tail = reader._Tail(live, None, lambda path, lineno, reason: reports.append(reason))
+    tail = read_tail._Tail(live, None, lambda path, lineno, reason: reports.append(reason))
     tail.start(0)
     os.rename(live, tmp_path / "events.jsonl.2026-11-23T10-00-02.000000Z")
     live.write_bytes(make_line(ts(2), n=2))
@@ -195,7 +196,7 @@ def test_follow_reports_a_file_truncated_in_place(tmp_path):
     live = tmp_path / "events.jsonl"
     live.write_bytes(make_line(ts(0), n=0) + make_line(ts(1), n=1))
     reports: list[str] = []
-    tail = reader._Tail(live, None, lambda path, lineno, reason: reports.append(reason))
+    tail = read_tail._Tail(live, None, lambda path, lineno, reason: reports.append(reason))
     tail.start(0)
     with live.open("r+b") as f:
         f.truncate(0)

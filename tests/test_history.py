@@ -24,6 +24,7 @@ from django.db.models.signals import post_save
 
 import eventlog
 from eventlog import reader
+from eventlog.read import events as read_events
 from eventlog.read import history as _history
 from eventlog.write import context as _context
 from eventlog.write import pipeline as _pipeline
@@ -205,13 +206,13 @@ def test_history_decodes_only_lines_that_can_match(employee_history, monkeypatch
     JSON-decoded at all."""
     assert len(raw_lines(employee_history)) == 9
     decoded: list[bytes] = []
-    real = reader.orjson.loads
+    real = read_events.orjson.loads
 
     def counting(data: bytes) -> Any:
         decoded.append(data)
         return real(data)
 
-    monkeypatch.setattr(reader.orjson, "loads", counting)
+    monkeypatch.setattr(read_events.orjson, "loads", counting)
     history(LABEL, "42", "--json")
     monkeypatch.undo()
     assert len(decoded) == 6

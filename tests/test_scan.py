@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +21,11 @@ from hypothesis import strategies as st
 
 from eventlog import reader
 from eventlog.core.ecs import is_ecs, to_ecs, to_native
-from tests.helpers import make_line
+from eventlog.read import scan
+from tests.helpers import ROOT, make_line
 
 TS = "2026-11-23T10:00:00.000000Z"
-FINDS = [pytest.param(reader._find, id="picked"), pytest.param(bytearray.find, id="bytearray")]
+FINDS = [pytest.param(scan._find, id="picked"), pytest.param(bytearray.find, id="bytearray")]
 
 
 def ecs_line(line: bytes) -> bytes:
@@ -130,8 +134,8 @@ def test_scan_finds_what_line_by_line_reading_finds(
         (directory / name).write_bytes(data)
     flt = reader.Filter(**criteria)
     reports: list[tuple[int, str]] = []
-    old = reader._BLOCK, reader._find
-    reader._BLOCK, reader._find = block, find
+    old = scan._BLOCK, scan._find
+    scan._BLOCK, scan._find = block, find
     try:
         found = [
             raw
@@ -140,7 +144,7 @@ def test_scan_finds_what_line_by_line_reading_finds(
             )
         ]
     finally:
-        reader._BLOCK, reader._find = old
+        scan._BLOCK, scan._find = old
     assert found == expected(lines, flt)
     torn_reports = [n for n, r in reports if r.startswith("incomplete final line")]
     assert torn_reports == ([len(lines) + 1] if torn else [])
@@ -151,8 +155,8 @@ def test_scan_finds_what_line_by_line_reading_finds(
 def test_scan_skips_an_over_long_line_and_goes_on(tmp_path, monkeypatch):
     """A line longer than the reader's limit is reported with its number and
     skipped; the lines after it are found."""
-    monkeypatch.setattr(reader, "MAX_LINE_BYTES", 1000)
-    monkeypatch.setattr(reader, "_BLOCK", 256)
+    monkeypatch.setattr(scan, "MAX_LINE_BYTES", 1000)
+    monkeypatch.setattr(scan, "_BLOCK", 256)
     first = make_line(TS, object_id="42", n=1)
     long = make_line(TS, object_id="42", pad="y" * 3000)
     last = make_line(TS, object_id="42", n=3)
@@ -202,7 +206,7 @@ def test_picked_find_agrees_with_bytearray_find(hay, needle, data):
     buf = bytearray(hay)
     start = data.draw(st.integers(0, len(buf)))
     end = data.draw(st.integers(start, len(buf)))
-    assert reader._find(buf, needle, start, end) == buf.find(needle, start, end)
+    assert scan._find(buf, needle, start, end) == buf.find(needle, start, end)
 
 
 # -- the byte-level pre-filter and the anchors ----------------------------------------
@@ -326,3 +330,49 @@ def test_scan_decodes_a_candidate_whose_other_values_are_escaped(tmp_path):
     flt = reader.Filter(model="speedy.employees", object_id="42")
     assert [e["n"] for _raw, e in reader.iter_events(tmp_path, filter=flt)] == [1, 3]
     assert [e["n"] for e in reader.object_events(tmp_path, "speedy.employees", "42")] == [1, 3]
+
+
+NO_STRINGZILLA = """
+import json, sys
+sys.modules["stringzilla"] = None  # import stringzilla now raises ImportError
+from eventlog.read import scan
+from eventlog.reader import Filter, iter_events
+scan._BLOCK = 64
+reports = []
+report = lambda p, n, r: reports.append([n, r])
+flt = Filter(object_id="42")
+found = [event["n"] for _raw, event in iter_events(sys.argv[1], filter=flt, on_bad_line=report)]
+fell_back = scan._find is bytearray.find
+print(json.dumps({"bytearray_find": fell_back, "found": found, "reports": reports}))
+"""
+
+
+def test_scan_without_stringzilla_uses_bytearray_find_and_finds_the_same(tmp_path):
+    """Where StringZilla cannot be imported the block scan falls back to
+    ``bytearray.find`` and finds the lines, and reports the torn final line,
+    as it does with StringZilla's search."""
+    ids = ["42", "7", "420", "42", "4", "42"]
+    lines = [
+        make_line(TS, model="speedy.employees", object_id=oid, n=n) for n, oid in enumerate(ids)
+    ]
+    (tmp_path / "events.jsonl").write_bytes(b"".join(lines) + make_line(TS, object_id="42")[:-5])
+    reports: list[list[Any]] = []
+    found = [
+        event["n"]
+        for _raw, event in reader.iter_events(
+            tmp_path,
+            filter=reader.Filter(object_id="42"),
+            on_bad_line=lambda p, n, r: reports.append([n, r]),
+        )
+    ]
+    assert found == [0, 3, 5]
+    assert reports == [[7, "incomplete final line (no newline): skipped"]]
+    proc = subprocess.run(
+        [sys.executable, "-c", NO_STRINGZILLA, str(tmp_path)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"bytearray_find": True, "found": found, "reports": reports}

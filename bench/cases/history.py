@@ -131,7 +131,7 @@ def block_scan(paths: list[Path], needle: bytes) -> int:
 
 def run(quick: bool) -> dict[str, Any]:
     """Generate the set, then interleaved rounds of reader vs grep."""
-    from eventlog import reader as reader_module
+    from eventlog.read import scan
     from eventlog.reader import Filter, iter_events
 
     base = Path(tempfile.mkdtemp(prefix="eventlog-bench-history-"))
@@ -157,12 +157,12 @@ def run(quick: bool) -> dict[str, Any]:
             return {"s": time.perf_counter() - t0}
 
         def reader_bytes_find() -> dict[str, float]:
-            picked = reader_module._find
-            reader_module._find = bytearray.find
+            picked = scan._find
+            scan._find = bytearray.find
             try:
                 return reader()
             finally:
-                reader_module._find = picked
+                scan._find = picked
 
         def grep() -> dict[str, float]:
             t0 = time.perf_counter()

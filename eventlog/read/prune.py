@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from eventlog import reader
 from eventlog.core.files import rotated_files
+from eventlog.read.files import rotation_stamp
 
 __all__ = ["Candidate", "candidates", "delete"]
 
@@ -36,7 +36,7 @@ def candidates(directories: Sequence[Path], names: Sequence[str], cutoff: str) -
     for directory in directories:
         for name in names:
             for path in rotated_files(directory / name):
-                stamp = reader._rotation_stamp(path, name)
+                stamp = rotation_stamp(path, name)
                 if stamp is None or stamp >= cutoff:
                     continue
                 try:

@@ -17,8 +17,8 @@ from typing import Any, Final
 
 import orjson
 
-from eventlog import reader
 from eventlog.core.ecs import is_ecs, to_native
+from eventlog.read.lines import OnBadLine, Progress, numbered_lines
 
 __all__ = ["FileStats", "Stats", "collect"]
 
@@ -116,8 +116,8 @@ def _parsed_head(line: bytes) -> tuple[str, str] | None:
 def collect(
     files: list[Path],
     *,
-    on_bad_line: reader.OnBadLine | None = None,
-    progress: reader.Progress | None = None,
+    on_bad_line: OnBadLine | None = None,
+    progress: Progress | None = None,
 ) -> Stats:
     """The statistics of ``files`` (as :func:`eventlog.reader.log_files` lists them)."""
     stats = Stats()
@@ -140,7 +140,7 @@ def collect(
         item = FileStats(path=path, size=size)
         stats.files.append(item)
         lineno = 0
-        for lineno, line in reader._numbered_lines(path, bad, progress):
+        for lineno, line in numbered_lines(path, bad, progress):
             head = _head(line) or _parsed_head(line)
             if head is None:
                 bad(path, lineno, "not a JSON object: skipped")

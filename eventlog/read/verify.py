@@ -32,9 +32,10 @@ from typing import Any, Final
 
 import orjson
 
-from eventlog import reader
 from eventlog.core import integrity as _integrity
 from eventlog.core.files import rotated_files
+from eventlog.read.files import file_key, iter_paths
+from eventlog.read.lines import iter_lines, salvage
 
 __all__ = ["LOG_NAMES", "FileSummary", "Problem", "Report", "StreamStart", "verify"]
 
@@ -162,10 +163,10 @@ class _Verifier:
         appear meanwhile are read before the live file (as in
         :func:`eventlog.reader.iter_events`)."""
         live = self.report.directory / name
-        before = {reader._key(p) for p in rotated_files(live)}
-        for path, is_live in reader.iter_paths(live):
+        before = {file_key(p) for p in rotated_files(live)}
+        for path, is_live in iter_paths(live):
             self.file(name, path, live=is_live)
-        after = {reader._key(p) for p in rotated_files(live)}
+        after = {file_key(p) for p in rotated_files(live)}
         if after - before and any("missing line" in p.message for p in self.report.problems):
             self._note(
                 f"{name} was rotated while verify ran: a gap can come from a file rotated "
@@ -188,7 +189,7 @@ class _Verifier:
                 reason += ": a crash, or a line being written right now (run verify again)"
             self._problem(summary, Problem(path, n, reason))
 
-        for line in reader.iter_lines(path, on_bad_line=bad_line):
+        for line in iter_lines(path, on_bad_line=bad_line):
             lineno += 1
             summary.lines += 1
             self.line(name, summary, lineno, line)
@@ -201,7 +202,7 @@ class _Verifier:
         try:
             value: Any = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            salvaged = reader._salvage(line)
+            salvaged = salvage(line)
             if salvaged is None:
                 self._problem(summary, Problem(path, lineno, f"not valid JSON ({exc})"))
                 return
