@@ -127,5 +127,9 @@ def test_public_modules_keep_working():
     from eventlog.audit import bulk as audit_bulk
 
     assert bulk.AuditedQuerySet is audit_bulk.AuditedQuerySet
-    assert callable(eventlog.register) and callable(eventlog.context)
+    from eventlog.audit.register import register
+    from eventlog.write.context import context
+
+    assert eventlog.register is register
+    assert eventlog.context is context
     assert set(reader.__all__) <= set(dir(reader))
