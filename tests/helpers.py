@@ -114,6 +114,16 @@ for n in range(int(sys.argv[2])):
 """
 
 
+def paced_writer(every: int, pause: float) -> str:
+    """:data:`WRITER` pausing ``pause`` seconds every ``every`` lines, so that
+    a test's renames fall while the writers still write, however fast the
+    machine is."""
+    return WRITER.replace(
+        "    event_signal.send(",
+        f"    n % {every} or __import__('time').sleep({pause})\n    event_signal.send(",
+    )
+
+
 def make_line(ts: str, event: str = "model.updated", **fields: Any) -> bytes:
     """One line as the pipeline writes it: envelope first, hash last, orjson compact
     (``level`` and ``seq`` may be given; the hash is a placeholder)."""

@@ -19,7 +19,7 @@ from eventlog.signals import event_signal
 from eventlog.write import pipeline as _pipeline
 from eventlog.write.rotation import rotated_name
 from eventlog.write.sink import FileSink
-from tests.helpers import ROOT, WRITER, all_lines, assert_chains, child_env
+from tests.helpers import ROOT, all_lines, assert_chains, child_env, paced_writer
 from tests.test_torture import verify
 
 
@@ -39,14 +39,6 @@ def test_external_mode_never_rotates_by_itself(settings, eventlog_dir):
     assert (eventlog_dir / "events.jsonl").stat().st_size > 10_000
 
 
-# The writers pause now and then, so that they are still writing across
-# several logrotate runs a second apart however fast the machine is.
-PACED_WRITER = WRITER.replace(
-    "    event_signal.send(",
-    "    n % 1000 or __import__('time').sleep(0.25)\n    event_signal.send(",
-)
-
-
 def start_writers(tmp_path: Path, logs: Path, count: int) -> list[subprocess.Popen[bytes]]:
     env = child_env(
         logs,
@@ -56,7 +48,7 @@ def start_writers(tmp_path: Path, logs: Path, count: int) -> list[subprocess.Pop
     )
     return [
         subprocess.Popen(
-            [sys.executable, "-c", PACED_WRITER, f"w{i}", str(count)], cwd=ROOT, env=env
+            [sys.executable, "-c", paced_writer(1000, 0.25), f"w{i}", str(count)], cwd=ROOT, env=env
         )
         for i in range(4)
     ]

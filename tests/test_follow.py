@@ -25,7 +25,7 @@ import pytest
 from eventlog import reader
 from eventlog.core.files import rotated_files
 from eventlog.read import tail as read_tail
-from tests.helpers import ROOT, child_env, make_line, run_writers
+from tests.helpers import ROOT, child_env, make_line, paced_writer, run_writers
 
 DEADLINE_S = 120.0
 
@@ -266,7 +266,9 @@ def test_follow_logrotate_renames_while_four_processes_write(tmp_path):
     rotator = threading.Thread(target=rotate, daemon=True)
     rotator.start()
     try:
-        run_writers(child_env(directory, EVENTLOG_MAX_BYTES="0"), 4, 300)
+        run_writers(
+            child_env(directory, EVENTLOG_MAX_BYTES="0"), 4, 300, script=paced_writer(50, 0.1)
+        )
     finally:
         done.set()
         rotator.join()
