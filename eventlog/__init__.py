@@ -34,6 +34,10 @@ except metadata.PackageNotFoundError:  # imported from a checkout that is not in
 _LAZY = {"context": "eventlog.write.context", "register": "eventlog.audit.register"}
 
 
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
 def __getattr__(name: str) -> Any:
     """``register`` and ``context``, imported when first asked for (PEP 562)."""
     module = _LAZY.get(name)

@@ -39,6 +39,10 @@ writers keep rotating: :mod:`eventlog.read.events`.
 
 from __future__ import annotations
 
+from eventlog.core.ecs import is_ecs as is_ecs
+from eventlog.core.ecs import to_native as to_native
+from eventlog.core.files import ROTATED_SUFFIX as ROTATED_SUFFIX
+from eventlog.core.files import rotated_files as rotated_files
 from eventlog.read.events import iter_events, last_events, object_events, state_at
 from eventlog.read.files import Directories, directories, iter_paths, log_files
 from eventlog.read.filters import Filter

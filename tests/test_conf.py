@@ -26,7 +26,8 @@ CASES = [
     (conf.level, "WARNING", "warning", "loud"),
     (conf.hmac_key, "k", b"k", 42),
     (conf.mask_fields, ["PIN"], (*conf.DEFAULT_MASK_FIELDS, "pin"), "pin"),
-    (conf.request_id_header, "X-Trace", "X-Trace", ""),
+    (conf.request_id_header, "X-Trace", "X-Trace", "X-Request-ID\n"),
+    (conf.enabled, False, False, "maybe"),
     (conf.durability, 250, Durability(interval_ms=250), "fsynk"),
     (conf.writer, "background", "background", "thread"),
     (conf.queue_size, 1, 1, 0),
@@ -112,3 +113,28 @@ def test_the_readme_lists_every_setting():
     readme = (ROOT / "README.md").read_text()
     missing = [s.name for s in SETTINGS if f"| `{s.name}` |" not in readme]
     assert missing == []
+
+
+@pytest.mark.parametrize("value", ["", "X Request ID", "HTTP_X_REQUEST_ID", "X-Request-ID\r\n", 42])
+def test_a_request_id_header_must_be_a_header_name_as_sent(value):
+    """A newline would turn every response into a 500; the request.META
+    spelling would never match: both refused, the default used."""
+    with override_settings(EVENTLOG_REQUEST_ID_HEADER=value):
+        assert conf.request_id_header() == "X-Request-ID"
+        assert len(conf.request_id_header.problems()) == 1
+
+
+def test_a_mask_string_or_set_still_masks_what_it_names():
+    """A malformed EVENTLOG_MASK_FIELDS must not fail open where checks never
+    run (gunicorn, uwsgi): a string is one fragment, a set its fragments."""
+    for value in ("card", {"card"}, frozenset({"card"})):
+        with override_settings(EVENTLOG_MASK_FIELDS=value):
+            assert "card" in conf.mask_fields()
+            assert len(conf.mask_fields.problems()) == 1
+
+
+@pytest.mark.parametrize(("text", "enabled"), [("false", False), ("0", False), ("yes", True)])
+def test_enabled_given_as_text_does_what_it_says_and_is_reported(text, enabled):
+    with override_settings(EVENTLOG_ENABLED=text):
+        assert conf.enabled() is enabled
+        assert len(conf.enabled.problems()) == 1

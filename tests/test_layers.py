@@ -133,3 +133,22 @@ def test_public_modules_keep_working():
     assert eventlog.register is register
     assert eventlog.context is context
     assert set(reader.__all__) <= set(dir(reader))
+
+
+def test_the_lazy_names_are_listed():
+    import eventlog
+
+    assert {"register", "context", "__version__"} <= set(dir(eventlog))
+
+
+def test_pickles_of_read_objects_name_their_public_module():
+    """A pickle must survive moves inside the layers: it names eventlog.reader."""
+    import pickle
+
+    from eventlog.reader import Filter, ObjectState
+
+    for obj in (Filter(event="model.*"), ObjectState("zoo.animal", "1")):
+        data = pickle.dumps(obj)
+        assert b"eventlog.reader" in data
+        assert b"eventlog.read." not in data
+        assert pickle.loads(data) == obj

@@ -35,6 +35,24 @@ def test_an_instance_saved_in_a_transaction_can_be_pickled(eventlog_dir):
     assert copy.name == "a"
 
 
+def test_a_pickled_instance_names_no_module_of_eventlog_and_saves_again(eventlog_dir):
+    """Pending-transaction state pickles as a builtin (a cached instance then
+    survives eventlog's internal moves), and the unpickled copy can be saved
+    in a transaction again, and copied."""
+    import copy as copying
+
+    with transaction.atomic():
+        keeper = Keeper.objects.create(name="a")
+        data = pickle.dumps(keeper)
+    assert b"eventlog." not in data  # module paths; attribute names are _eventlog_*
+    clone = pickle.loads(data)
+    with transaction.atomic():
+        clone.name = "b"
+        clone.save()
+        copying.deepcopy(clone)
+    assert ev(eventlog_dir, "model.updated")[0]["changes"] == {"name": {"old": "a", "new": "b"}}
+
+
 def test_a_json_value_changed_before_commit_is_logged_as_saved(eventlog_dir):
     """Mutating a JSON value after save() but before the commit does not
     change the value logged for that save."""

@@ -127,3 +127,40 @@ def test_an_event_field_and_non_string_keys_do_not_lose_the_event(eventlog_dir):
     assert first["event"] == "app.x"
     assert first["extra"] == {"mine": 1, "event": "forged"}
     assert (second["event"], second["1"], second["n"]) == ("app.y", "one", 2)
+
+
+def test_fields_named_like_the_loggers_parameters_keep_their_names(eventlog_dir):
+    """``self`` and ``method_name`` are parameters of structlog's methods: such
+    fields still reach the line under their own names."""
+    from tests.helpers import read
+
+    pipeline.emit("app.x", {"self": 1, "method_name": "card", "n": 2})
+    (line,) = read(eventlog_dir)
+    assert (line["event"], line["self"], line["method_name"], line["n"]) == ("app.x", 1, "card", 2)
+
+
+def test_a_failing_processor_is_one_error_and_the_chain_runs_once(eventlog_dir, monkeypatch):
+    """A TypeError inside a processor is reported once; the chain is not run
+    again (str subclasses such as StrEnum keys are keyword names like any)."""
+    import enum
+
+    from tests.helpers import read
+
+    class Key(enum.StrEnum):
+        A = "a"
+
+    calls = []
+
+    def boom(_logger, _name, event_dict):
+        calls.append(event_dict.get("event"))
+        if event_dict.get("event") == "app.x":
+            raise TypeError("boom")
+        return event_dict
+
+    pipeline._logger._processors.insert(1, boom)
+    try:
+        pipeline.emit("app.x", {Key.A: 1})
+    finally:
+        pipeline.configure()
+    assert calls.count("app.x") == 1
+    assert [line["event"] for line in read(eventlog_dir)] == ["eventlog.error"]

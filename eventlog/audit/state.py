@@ -162,7 +162,7 @@ class _Pending(list[Any]):
     describe this process's open transactions, and hold weak references)."""
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_Pending, ())
+        return (list, ())  # a builtin: a pickle names no module of eventlog
 
     def __deepcopy__(self, memo: Any) -> _Pending:
         return _Pending()
@@ -193,9 +193,10 @@ def remember(instance: Model, using: str, previous: dict[str, Any] | None) -> No
         return
     flag = [False]
     callback = _Committed(flag)
-    instance.__dict__.setdefault(PENDING, _Pending()).append(
-        (flag, weakref.ref(callback), previous)
-    )
+    pending = instance.__dict__.get(PENDING)
+    if type(pending) is not _Pending:  # absent, or the empty list of an unpickled instance
+        pending = instance.__dict__[PENDING] = _Pending()
+    pending.append((flag, weakref.ref(callback), previous))
     transaction.on_commit(callback, using=using)
 
 

@@ -14,6 +14,7 @@ the default, and ``manage.py check`` says what was wrong.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,8 +145,15 @@ def _key(value: Any) -> bytes | None:
 
 
 def _masks(value: Any) -> tuple[str, ...]:
-    # An invalid entry must not unmask the valid ones: they are kept.
-    entries = value if isinstance(value, list | tuple) else ()
+    # A malformed value must not unmask what it names: the valid entries are
+    # kept, a bare string counts as one entry (system checks do not run under
+    # gunicorn or uwsgi, so a refused value would fail open there).
+    if isinstance(value, str):
+        entries: list[Any] = [value]
+    elif isinstance(value, list | tuple | set | frozenset):
+        entries = sorted(value, key=str) if isinstance(value, set | frozenset) else list(value)
+    else:
+        entries = []
     extra = [v.lower() for v in entries if isinstance(v, str) and v]
     names = tuple(dict.fromkeys([*DEFAULT_MASK_FIELDS, *extra]))
     if not isinstance(value, list | tuple) or len(extra) != len(value):
@@ -153,10 +161,20 @@ def _masks(value: Any) -> tuple[str, ...]:
     return names
 
 
+# An HTTP field name (RFC 9110 token): anything else breaks every response
+# (a newline) or never matches a request header.
+_TOKEN: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
 def _header(value: Any) -> str:
-    if isinstance(value, str) and value:
-        return value
-    raise Invalid(f"must be a non-empty header name, not {value!r}")
+    if not isinstance(value, str) or _TOKEN.fullmatch(value) is None:
+        raise Invalid(f"must be an HTTP header name such as 'X-Request-ID', not {value!r}")
+    if value.upper().startswith("HTTP_"):
+        raise Invalid(
+            "must be the header's name as sent ('X-Request-ID'), "
+            f"not its request.META key {value!r}"
+        )
+    return value
 
 
 def _durability(value: Any) -> Durability:
@@ -257,8 +275,19 @@ def _models(value: Any) -> tuple[ModelSpec, ...]:
     return tuple(specs)
 
 
-def _truthy(value: Any) -> bool:
-    return bool(value)
+_FALSE_TEXT: Final = frozenset({"0", "false", "no", "off"})
+_TRUE_TEXT: Final = frozenset({"1", "true", "yes", "on"})
+
+
+def _switch(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = value.strip().lower() if isinstance(value, str) else None
+    if text in _FALSE_TEXT:
+        raise Invalid(f"must be True or False, not {value!r}", usable=False)
+    if text in _TRUE_TEXT:
+        raise Invalid(f"must be True or False, not {value!r}", usable=True)
+    raise Invalid(f"must be True or False, not {value!r}")
 
 
 DIR: Final = Setting[Path](
@@ -327,9 +356,9 @@ REQUEST_ID_HEADER: Final = Setting[str](
 ENABLED: Final = Setting[bool](
     "EVENTLOG_ENABLED",
     True,
-    _truthy,
-    None,
-    "when false, events are built but not written (benchmarks)",
+    _switch,
+    "eventlog.E008",
+    "when false, events are built but not written (benchmarks); ``None`` counts as unset",
 )
 DURABILITY: Final = Setting[Durability](
     "EVENTLOG_DURABILITY",

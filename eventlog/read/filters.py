@@ -206,3 +206,8 @@ class Filter:
             return False
         stamp = rotation_stamp(path, name)
         return stamp is not None and stamp < self.since
+
+
+# Named by its public home: pickles and reprs then survive moves inside the
+# read layer (pickle imports eventlog.reader, which re-exports it).
+Filter.__module__ = "eventlog.reader"

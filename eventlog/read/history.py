@@ -82,6 +82,11 @@ class ObjectState:
         }
 
 
+# Named by its public home: pickles and reprs then survive moves inside the
+# read layer (pickle imports eventlog.reader, which re-exports it).
+ObjectState.__module__ = "eventlog.reader"
+
+
 def _truncated(value: Any) -> bool:
     if isinstance(value, str):
         return TRUNCATED_MARK in value

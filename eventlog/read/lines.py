@@ -66,6 +66,11 @@ class BadLineWarning(UserWarning):
     """Issued for a skipped line when no ``on_bad_line`` callback is given."""
 
 
+# Named by its public home: pickles and reprs then survive moves inside the
+# read layer (pickle imports eventlog.reader, which re-exports it).
+BadLineWarning.__module__ = "eventlog.reader"
+
+
 def warn_bad_line(path: Path, lineno: int, reason: str) -> None:
     """The ``on_bad_line`` of callers that give none: a :class:`BadLineWarning`."""
     where = f"{path}:{lineno}" if lineno else str(path)

@@ -62,6 +62,11 @@ LEVELS: Final = frozenset(conf.LEVELS)
 # Room the sink needs for ``stream``, ``seq`` and ``hash`` under the line cap.
 SINK_RESERVE: Final = 320
 _AT_ONCE: Final = frozenset({"error", "critical"})
+# Parameter names of the bound logger's methods, which a field cannot be
+# passed as: ``event`` goes under "extra" as every reserved key does, the
+# others travel in the context of a logger bound for that one call.
+_CLASHING: Final = frozenset({"event", "self", "method_name"})
+_PARAMETERS: Final = ("self", "method_name")
 _NO_FIELDS: Final[Mapping[str, Any]] = {}
 
 _log = logging.getLogger("eventlog")
@@ -70,6 +75,8 @@ _sinks_lock = threading.Lock()
 captures: list[list[dict[str, Any]]] = []
 """The lists of the open :func:`eventlog.testing.capture_events` blocks."""
 _logger: Any = None
+_target: Any = None
+_processors: list[Any] = []
 _envelope = AddEnvelope(Masker(conf.DEFAULT_MASK_FIELDS), _context.current)
 _render = Render(conf.DEFAULT_MAX_LINE_BYTES - SINK_RESERVE)
 errors = 0
@@ -179,7 +186,7 @@ def line_cap() -> int:
 
 def configure() -> None:
     """(Re)build eventlog's logger, processors and sinks from the current settings."""
-    global _logger, _envelope, _render
+    global _logger, _envelope, _render, _target, _processors
     with _sinks_lock:
         for sink in _sinks.values():
             sink.close()
@@ -190,10 +197,13 @@ def configure() -> None:
     if conf.output_format() == "ecs":
         processors.insert(-1, ToECS())
     target = _SinkLogger(get_sink(EVENTS_FILE) if conf.enabled() else None)
+    # The numeric level: structlog before 25.1 takes no level names.
+    level = logging.getLevelNamesMapping()[conf.level().upper()]
+    _target, _processors = target, processors
     proxy = structlog.wrap_logger(
         target,
         processors=processors,
-        wrapper_class=structlog.make_filtering_bound_logger(conf.level()),
+        wrapper_class=structlog.make_filtering_bound_logger(level),
         context_class=dict,
         cache_logger_on_first_use=True,
     )
@@ -252,26 +262,35 @@ def _write(event: str, level: str, fields: Mapping[str, Any]) -> None:
     try:
         if _logger is None:
             configure()
-        method = getattr(_logger, level)
-        if "event" in fields:  # structlog's own argument
-            fields = _event_moved(fields)
+        logger = _logger
+        if not _CLASHING.isdisjoint(fields):
+            logger, fields = _around_clashes(fields)
+        method = getattr(logger, level)
         try:
             method(event, **fields)
         except TypeError:
-            if all(type(key) is str for key in fields):
+            # Only a key that is no string fails before any processor ran:
+            # the line keeps it as text. Any other TypeError is a failure.
+            if all(isinstance(key, str) for key in fields):
                 raise
-            # Keyword arguments must be strings; the line keeps the others as text.
             method(event, **{str(key): value for key, value in fields.items()})
     except Exception as exc:
         internal_error("render_failed", exc, event)
 
 
-def _event_moved(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """``fields`` with an ``event`` key moved under ``extra``, as the masker
-    moves every other reserved key."""
-    rest = {key: value for key, value in fields.items() if key != "event"}
-    rest[MOVED_TO] = moved(fields.get(MOVED_TO), {"event": fields["event"]})
-    return rest
+def _around_clashes(fields: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """The logger and keyword fields for ``fields`` holding a parameter name of
+    the bound logger's methods: an ``event`` key moved under ``extra``, as the
+    masker moves every other reserved key; ``self``/``method_name`` in the
+    context of a logger bound for this call (structlog's constructor), so
+    they keep their names on the line."""
+    rest = {key: value for key, value in fields.items() if key not in _CLASHING}
+    if "event" in fields:
+        rest[MOVED_TO] = moved(fields.get(MOVED_TO), {"event": fields["event"]})
+    bound = {key: fields[key] for key in _PARAMETERS if key in fields}
+    if not bound:
+        return _logger, rest
+    return type(_logger)(_target, _processors, bound), rest
 
 
 def internal_error(error: str, exc: BaseException, event: str) -> None:
