@@ -268,3 +268,12 @@ def test_django_jsonl_extras_use_the_same_rule(eventlog_dir):
     (line,) = read(eventlog_dir, "django.jsonl")
     assert line["headers"] == {"Cookie": "***", "X-Api-Key": "***"}
     assert line["monkey"] == "m"
+
+
+def test_the_readme_names_every_built_in_fragment_and_word():
+    from eventlog.conf.table import DEFAULT_MASK_FIELDS, MASK_WORDS
+    from tests.helpers import ROOT
+
+    section = (ROOT / "README.md").read_text().split("### Masking", 1)[1].split("\n## ", 1)[0]
+    missing = [n for n in (*DEFAULT_MASK_FIELDS, *MASK_WORDS) if f"`{n}`" not in section]
+    assert missing == []
