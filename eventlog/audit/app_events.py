@@ -8,6 +8,8 @@ from typing import Any, Final
 from django.db.models import Model
 
 from eventlog import signals
+from eventlog.audit.registry import hides_pk
+from eventlog.core.keys import MASK
 from eventlog.write.pipeline import emit, internal_error
 from eventlog.write.values import safe_str
 
@@ -33,13 +35,19 @@ def label_of(sender: Any) -> str | None:
 
 
 def object_repr(instance: Any) -> str:
-    """``str(instance)``, capped, never raising."""
+    """``str(instance)``, capped, never raising; ``"***"`` for a model whose
+    pk is secret (its ``str()`` is often the pk)."""
+    if isinstance(instance, Model) and hides_pk(type(instance)):
+        return MASK
     return safe_str(instance)[:MAX_REPR]
 
 
 def object_id(instance: Model) -> str | None:
-    """The instance's primary key as a string (``None`` before it has one)."""
-    return None if instance.pk is None else str(instance.pk)
+    """The instance's primary key as a string (``None`` before it has one,
+    ``"***"`` when it is secret: a session key)."""
+    if instance.pk is None:
+        return None
+    return MASK if hides_pk(type(instance)) else str(instance.pk)
 
 
 def describe(instance: Model) -> dict[str, Any]:
@@ -110,7 +118,7 @@ def _state(
     is_model = isinstance(instance, Model)
     fields = {
         "model": instance._meta.label_lower if is_model else label_of(sender),
-        "object_id": str(instance.pk) if is_model else None,
+        "object_id": object_id(instance) if is_model else None,
         "field": field,
         "source": source,
         "target": target,

@@ -1,7 +1,8 @@
 """System checks of the audit layer: ``EVENTLOG_MODELS`` entries that name no
 installed app or model (``eventlog.E041``) or fields a model does not have
-(``eventlog.E042``). Malformed entries are the settings table's
-(``eventlog.E040``, :mod:`eventlog.conf.checks`)."""
+(``eventlog.E042``), and a session model audited (``eventlog.W040``).
+Malformed entries are the settings table's (``eventlog.E040``,
+:mod:`eventlog.conf.checks`)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ from typing import Any
 from django.core import checks
 
 from eventlog import conf
-from eventlog.audit.registry import has_field, spec_models
+from eventlog.audit.registry import has_field, is_session_model, registrations, spec_models
 
 __all__ = ["check_models", "register"]
 
 
 def check_models(app_configs: Any = None, **_kwargs: Any) -> list[checks.CheckMessage]:
-    """One error per ``EVENTLOG_MODELS`` label or field name that does not exist."""
+    """One error per ``EVENTLOG_MODELS`` label or field name that does not
+    exist; one warning per audited session model."""
     errors: list[checks.CheckMessage] = []
+    audited = {reg.model for reg in registrations()}
     for spec in conf.models():
         try:
             models = spec_models(spec)
@@ -29,6 +32,7 @@ def check_models(app_configs: Any = None, **_kwargs: Any) -> list[checks.CheckMe
                 )
             )
             continue
+        audited.update(models)
         names = {*(spec.include or ()), *spec.exclude, *spec.mask}
         known = {name for model in models for name in names if has_field(model, name)}
         errors.extend(
@@ -37,6 +41,18 @@ def check_models(app_configs: Any = None, **_kwargs: Any) -> list[checks.CheckMe
             )
             for name in sorted(names - known)
         )
+    errors.extend(
+        checks.Warning(
+            f"{model._meta.label} is audited: every request that touches its "
+            "session writes a line.",
+            hint='Session keys and data are never written (they show as "***"); '
+            "remove it from EVENTLOG_MODELS or eventlog.register() unless these lines "
+            "are wanted.",
+            id="eventlog.W040",
+        )
+        for model in sorted(audited, key=lambda m: m._meta.label)
+        if is_session_model(model)
+    )
     return errors
 
 

@@ -2,7 +2,8 @@
 
 A registration names the model's tracked fields (``include``/``exclude``)
 and the fields whose values are never written (``mask`` plus every field
-named like a secret, :func:`eventlog.conf.mask_fields`). Fields are resolved
+named like a secret, :func:`eventlog.conf.mask_fields`; a session model's
+key and data always). Fields are resolved
 lazily, when Django's app registry is ready, because a class decorator runs
 before the related models (and the m2m ``through`` models) exist.
 
@@ -32,7 +33,9 @@ __all__ = [
     "add",
     "attname",
     "has_field",
+    "hides_pk",
     "is_registered",
+    "is_session_model",
     "lock",
     "lookup",
     "registrations",
@@ -40,6 +43,7 @@ __all__ = [
 ]
 
 MUTABLE_TYPES: Final = frozenset({"JSONField", "ArrayField", "HStoreField"})
+SESSION_FIELDS: Final = frozenset({"session_key", "session_data"})
 
 _lock = threading.RLock()
 _registry: dict[type[Model], Registration] = {}
@@ -62,6 +66,8 @@ class Registration:
     masked: frozenset[str] = frozenset()
     mutable: frozenset[str] = frozenset()
     m2m: tuple[ManyToManyField[Any, Any], ...] = ()
+    secret_pk: bool = False
+    """The primary key is masked: lines name the object as ``"***"``."""
     resolved: bool = field(default=False)
 
     def resolve(self) -> None:
@@ -85,10 +91,16 @@ class Registration:
         self.label = opts.label_lower
         self.fields = tracked
         masks = set(self.mask)
+        if is_session_model(self.model):
+            masks |= SESSION_FIELDS  # whatever the masking rule says
         self.masked = frozenset(
             f.name
             for f in tracked
             if f.name in masks or f.attname in masks or secret.is_secret(f.name)
+        )
+        pk = opts.pk
+        self.secret_pk = pk is not None and (
+            pk.name in masks or pk.attname in masks or secret.is_secret(pk.name)
         )
         self.mutable = frozenset(
             f.attname for f in tracked if f.get_internal_type() in MUTABLE_TYPES
@@ -155,6 +167,21 @@ def spec_models(spec: conf.ModelSpec) -> list[type[Model]]:
     if "." in spec.label:
         return [apps.get_model(spec.label)]
     return list(apps.get_app_config(spec.label).get_models())
+
+
+def is_session_model(model: type[Model]) -> bool:
+    """Whether ``model`` stores Django sessions (``django.contrib.sessions``'
+    model or another ``AbstractBaseSession``): its pk is the session key."""
+    from django.contrib.sessions.base_session import AbstractBaseSession
+
+    return issubclass(model, AbstractBaseSession)
+
+
+def hides_pk(model: type[Model]) -> bool:
+    """Whether lines name instances of ``model`` as ``"***"``: its registration
+    masks the primary key, or, unregistered, it is a session model."""
+    reg = lookup(model)
+    return reg.secret_pk if reg is not None else is_session_model(model)
 
 
 def attname(model: type[Model], name: str) -> str:

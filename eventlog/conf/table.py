@@ -29,6 +29,7 @@ __all__ = [
     "DEFAULT_MAX_LINE_BYTES",
     "FORMATS",
     "LEVELS",
+    "MASK_WORDS",
     "MODEL_OPTIONS",
     "SETTINGS",
     "Invalid",
@@ -51,7 +52,26 @@ QUEUE_FULL_CHOICES: Final[tuple[QueueFull, ...]] = ("block", "drop")
 ROTATIONS: Final[tuple[Rotation, ...]] = ("size", "external")
 FORMATS: Final[tuple[Format, ...]] = ("native", "ecs")
 NAMED_INTERVALS: Final = {"hourly": 3600, "daily": 86400}
-DEFAULT_MASK_FIELDS: Final = ("password", "passwd", "token", "secret", "api_key", "apikey")
+DEFAULT_MASK_FIELDS: Final = (
+    "password",
+    "passwd",
+    "passphrase",
+    "pwd",
+    "token",
+    "secret",
+    "api_key",
+    "apikey",
+    "signature",
+    "authorization",
+    "cookie",
+    "csrf",
+    "sessionid",
+    "credential",
+)
+"""Fragments masked wherever they occur in a key (case-insensitive)."""
+MASK_WORDS: Final = ("key", "pass", "auth", "session", "sig", "jwt")
+"""Words masked only as a whole token of a key: ``private_key`` and ``X-Api-Key``
+but not ``monkey``; ``db_pass`` but not ``passenger``."""
 MODEL_OPTIONS: Final = ("include", "exclude", "mask")
 
 
@@ -343,8 +363,11 @@ MASK_FIELDS: Final = Setting[tuple[str, ...]](
     DEFAULT_MASK_FIELDS,
     _masks,
     "eventlog.E005",
-    'more field-name fragments masked as ``"***"``, added to the built-in '
-    + "/".join(DEFAULT_MASK_FIELDS),
+    'more key fragments masked as ``"***"`` wherever they occur, added to the built-in '
+    + "/".join(DEFAULT_MASK_FIELDS)
+    + " (and the whole words "
+    + "/".join(MASK_WORDS)
+    + ")",
 )
 REQUEST_ID_HEADER: Final = Setting[str](
     "EVENTLOG_REQUEST_ID_HEADER",

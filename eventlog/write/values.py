@@ -4,7 +4,9 @@
   (Decimal as string, durations as ISO 8601, files as their name, models as
   their pk, anything else ``str()``) and never raises.
 * :class:`Masker` replaces values whose key looks like a secret with ``"***"``,
-  at any depth.
+  at any depth, and turns containers orjson would serialize whole or as
+  ``str()`` (NamedTuples, other tuple and list subclasses, deques, dict
+  views) into plain ones, masked inside.
 * :func:`render` serializes with orjson and keeps the line under the cap by
   truncating the largest values with an explicit marker, so a line is never
   split and always parses.
@@ -13,10 +15,11 @@
 from __future__ import annotations
 
 import base64
+import collections
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import ItemsView, Iterable, KeysView, Mapping, ValuesView
 from decimal import Decimal
 from typing import Any, Final
 from uuid import UUID
@@ -27,6 +30,7 @@ from django.db.models.fields.files import FieldFile
 from django.utils.duration import duration_iso_string
 from django.utils.functional import Promise
 
+from eventlog.conf.table import MASK_WORDS
 from eventlog.core.keys import ENVELOPE, MASK, MASKED_CHANGE, MOVED_TO, RESERVED, TRUNCATED
 
 __all__ = ["Masker", "json_default", "moved", "render", "safe_str"]
@@ -69,11 +73,21 @@ def safe_str(value: Any) -> str:
         return f"<unprintable {type(value).__qualname__}>"
 
 
-class Masker:
-    """Masks values whose key contains one of ``fragments`` (case-insensitive)."""
+# A key's tokens: split at every character that is not an ASCII letter or
+# digit, at lower-to-upper and letter-digit boundaries, and before the last
+# capital of a run followed by a lower-case letter ("APIKey": API, Key).
+_TOKENS: Final = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
-    def __init__(self, fragments: Iterable[str]) -> None:
-        self._pattern = re.compile("|".join(re.escape(f) for f in fragments), re.IGNORECASE)
+
+class Masker:
+    """Masks values whose key contains one of ``fragments`` anywhere, or has
+    one of ``words`` as a whole token (both case-insensitive)."""
+
+    def __init__(self, fragments: Iterable[str], words: Iterable[str] = MASK_WORDS) -> None:
+        parts = [re.escape(f) for f in fragments if f]
+        # An empty alternation would match every key.
+        self._pattern = re.compile("|".join(parts), re.IGNORECASE) if parts else None
+        self._words = frozenset(w.lower() for w in words)
         self._seen: dict[str, bool] = {}
         # The string keys known not to be secret, as a set: whether every key
         # of a dict is innocent is then one C-level issuperset() call.
@@ -85,7 +99,9 @@ class Masker:
             key = str(key)
         hit = self._seen.get(key)
         if hit is None:
-            hit = self._pattern.search(key) is not None
+            hit = (self._pattern is not None and self._pattern.search(key) is not None) or (
+                not self._words.isdisjoint(t.lower() for t in _TOKENS.findall(key))
+            )
             if len(self._seen) < 10_000:  # keys repeat; the cache stays small
                 self._seen[key] = hit
                 if not hit:
@@ -94,8 +110,9 @@ class Masker:
 
     def __call__(self, value: Any, depth: int = 0) -> Any:
         """Return ``value`` with secrets masked; containers are copied only when
-        something inside them changes. Dataclasses are masked as dicts; past
-        64 levels (or a cycle) the rest is replaced by ``"…"``."""
+        something inside them changes. Dataclasses and NamedTuples are
+        masked as dicts, other sequences as lists; past 64 levels (or a
+        cycle) the rest is replaced by ``"…"``."""
         cls = type(value)
         if cls in _LEAVES:
             return value  # the common case, without the cost of an ABC check
@@ -114,6 +131,23 @@ class Masker:
             items = [self(item, depth + 1) for item in value]
             if cls is not list or any(a is not b for a, b in zip(items, value, strict=True)):
                 return items
+            return value
+        if isinstance(value, tuple):
+            names = getattr(cls, "_fields", None)
+            # Only a real NamedTuple's own field names: no user code is called.
+            if (
+                type(names) is tuple
+                and len(names) == len(value)
+                and all(type(n) is str for n in names)
+            ):
+                return self._mapping(dict(zip(names, value, strict=True)), depth)
+            return [self(item, depth + 1) for item in value]
+        if isinstance(value, ItemsView):
+            return self._mapping(dict(value), depth)
+        if isinstance(
+            value, list | collections.deque | collections.UserList | KeysView | ValuesView
+        ):
+            return [self(item, depth + 1) for item in value]
         return value
 
     def merge(self, out: dict[str, Any], *sources: Mapping[Any, Any]) -> dict[str, Any]:
