@@ -13,10 +13,21 @@ from eventlog.core.keys import MASK
 from eventlog.write.pipeline import emit, internal_error
 from eventlog.write.values import safe_str
 
-__all__ = ["connect", "describe", "label_of", "object_id", "object_repr"]
+__all__ = ["connect", "describe", "label_of", "object_id", "object_repr", "reserved"]
 
 EVENT_NAME: Final = re.compile(r"[A-Za-z0-9_]+(?:[.:-][A-Za-z0-9_]+)*")
 MAX_REPR: Final = 200
+# The contract gives these names to eventlog's own receivers: readers apply
+# ``model.*`` and ``state.changed`` lines as changes (history, restore), so a
+# line sent under one of them would rewrite an object's history.
+RESERVED_PREFIXES: Final = ("model.", "auth.", "eventlog.")
+RESERVED_NAMES: Final = frozenset({"state.changed", "http.request"})
+
+
+def reserved(name: str) -> bool:
+    """Whether ``name`` belongs to eventlog's own receivers (any letter case)."""
+    lowered = name.lower()
+    return lowered in RESERVED_NAMES or lowered.startswith(RESERVED_PREFIXES)
 
 
 def label_of(sender: Any) -> str | None:
@@ -92,6 +103,10 @@ def _event(
         fields["invalid_event"] = safe_str(event)[:100]
         event = "app.event"
     fields.update(extra)
+    if reserved(event):
+        # After the extra keys: the requested name is never overwritten.
+        fields["reserved_event"] = event
+        event = "app.event"
     emit(event, fields, level=str(level).lower(), on_commit=on_commit, using=using)
 
 

@@ -14,8 +14,13 @@ its last ``seq`` and last ``hash``. It reports:
   many), other streams are checked on;
 * streams whose first line present has ``seq > 1`` as *starting mid-stream*
   (their earlier lines were rotated away and pruned): information, not a
-  failure. That first line has no predecessor to chain from, so it is taken
-  as the start of the chain (which means an edit of its body cannot be seen).
+  failure. Without a key that first line has no predecessor to chain from, so
+  it is taken as the start of the chain (an edit of its body cannot be seen,
+  and a made-up stream appended by anyone passes as such a start). With a
+  key it must be an ``eventlog.checkpoint`` of this log, which the sink writes
+  as a stream's first line in every file it goes on in: its ``prev`` names the
+  chain head and its keyed hash covers it, so the stream starts there; any
+  other mid-stream start is a failure.
 
 Lines of one stream appear in ``seq`` order within a file and across the
 files of a log (each process writes its stream's lines one after another);
@@ -40,6 +45,7 @@ from eventlog.read.lines import iter_lines, salvage
 __all__ = ["LOG_NAMES", "FileSummary", "Problem", "Report", "StreamStart", "verify"]
 
 LOG_NAMES: Final = ("events.jsonl", "django.jsonl")
+CHECKPOINT: Final = "eventlog.checkpoint"
 
 WRONG_KEY: Final = (
     "hash mismatch at the first checked line of every stream: wrong or missing EVENTLOG_HMAC_KEY?"
@@ -237,8 +243,19 @@ class _Verifier:
         body, digest = parts
         if stream is None:
             if seq > 1:
+                if self.key is not None and not self._checkpoint(name, value, body, digest):
+                    message = (
+                        f"stream starts mid-stream at seq {seq} without a keyed checkpoint: "
+                        "cannot be verified (a line added without the key, or earlier files "
+                        "pruned that were written before checkpoints)"
+                    )
+                    self._break(summary, key, None, Problem(path, lineno, message, stream_id))
+                    self.streams[key].first_check_failed = value.get("event") == CHECKPOINT
+                    return
                 self.report.mid_stream.append(StreamStart(name, stream_id, seq, path, lineno))
-                self.streams[key] = _Stream(stream_id, seq, digest)
+                self.streams[key] = _Stream(
+                    stream_id, seq, digest, hash_ok=int(self.key is not None)
+                )
                 return
             stream = self.streams[key] = _Stream(stream_id, 0, b"")
         elif stream.broken is not None:
@@ -290,6 +307,16 @@ class _Verifier:
         if stream.missing is not None and stream.missing[0] <= seq <= stream.missing[1]:
             problem.message += f"; seq {seq} turns up later at {path}:{lineno} (lines out of order)"
             stream.missing = None
+
+    def _checkpoint(self, name: str, value: dict[str, Any], body: bytes, digest: bytes) -> bool:
+        """Whether the line is a checkpoint of the log ``name`` whose keyed hash
+        holds from the chain head it names."""
+        prev = value.get("prev")
+        if value.get("event") != CHECKPOINT or value.get("log") != name:
+            return False
+        if not isinstance(prev, str) or len(prev) != 64:
+            return False
+        return _integrity.chain(prev.encode(), body, self.key) == digest
 
     # -- bookkeeping ---------------------------------------------------------------
 

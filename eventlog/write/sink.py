@@ -67,7 +67,9 @@ from eventlog.write.fsync import PeriodicSync
 from eventlog.write.generation import Generation
 from eventlog.write.rotation import compress_and_prune, period_start_ns, rotated_name
 
-__all__ = ["FileSink", "Sink", "SinkStats"]
+__all__ = ["CHECKPOINT", "FileSink", "Sink", "SinkStats"]
+
+CHECKPOINT: Final = "eventlog.checkpoint"
 
 FILE_MODE: Final = 0o640
 DIR_MODE: Final = 0o750
@@ -180,6 +182,9 @@ class FileSink:
         self._stream_part = b',"stream":' + orjson.dumps(self.stream) + b',"seq":'
         self._seq = 0
         self._prev = b""
+        self._fresh = False  # the next line goes first in a file: a checkpoint before it
+        self._start = (0, b"")  # seq and hash before the batch being written
+        self._sealed: list[bytes] = []  # the lines of that batch, sealed
 
     def _close_fd(self) -> None:
         if self._fd >= 0:
@@ -224,22 +229,12 @@ class FileSink:
             # checked the process id.
             self._after_fork_in_child()
         with self._lock:
-            lines = [self._seal(rendered) for rendered in batch]
             size = 0
             if not self._backlog or self._drain():
-                self._done = 0  # a failure before the write() leaves it so
-                try:
-                    size = self._append(lines[0] if len(lines) == 1 else b"".join(lines))
-                    self.stats.written += len(lines)
-                    if self._fsyncs:
-                        self._synced()
-                    self._recovered()
-                except OSError as exc:
-                    self._keep_unwritten(lines)
-                    self._failed(exc)
+                size = self._write_rendered(batch)
             else:
-                for line in lines:
-                    self._keep(line)
+                for rendered in batch:
+                    self._keep(rendered)
             report, self._pending_report = self._pending_report, None
         if report is not None and self._on_failure is not None:
             # Outside the lock: the report may come back to this very sink.
@@ -247,6 +242,35 @@ class FileSink:
                 self._on_failure(self, report)
         if self.max_bytes and size > self.max_bytes:
             self._rotate(size)
+
+    def _write_rendered(self, batch: Sequence[bytes]) -> int:
+        """Seal and write ``batch`` (rendered, unsealed) with one ``write()``;
+        on failure keep the lines not written whole. The file's size, or 0."""
+        self._done = 0  # a failure before the write() leaves it so
+        self._sealed = []
+        try:
+            size = self._append(batch)
+        except OSError as exc:
+            self._keep_unwritten(batch)
+            self._failed(exc)
+            return 0
+        self.stats.written += len(batch)
+        if self._fsyncs:
+            self._synced()
+        self._recovered()
+        return size
+
+    def _seal_batch(self, batch: Sequence[bytes]) -> bytes:
+        """The lines of ``batch`` sealed in turn, after a checkpoint when this is
+        the stream's first write to the open file: sealed here, once the file
+        is known, so that a checkpoint always comes first."""
+        self._start = (self._seq, self._prev)
+        sealed = self._sealed = []
+        if self._fresh:
+            sealed.append(self._checkpoint())
+        for rendered in batch:
+            sealed.append(self._seal(rendered))
+        return sealed[0] if len(sealed) == 1 else b"".join(sealed)
 
     def _seal(self, rendered: bytes) -> bytes:
         """The complete line of ``rendered``: next ``seq``, chained ``hash``."""
@@ -256,41 +280,71 @@ class FileSink:
         self._prev = digest
         return _integrity.seal(body, digest)
 
-    def _keep_unwritten(self, lines: list[bytes]) -> None:
-        """After a failed write of ``lines`` joined: keep for retry those not
-        written whole (a torn one is written again whole later)."""
+    def _checkpoint(self) -> bytes:
+        """An ``eventlog.checkpoint`` line: its ``prev`` is the stream's chain
+        head, so under the key a verifier can check it without the lines before
+        it (pruned) and start the stream there."""
+        timestamp, event_id = _clock.now()
+        rendered = orjson.dumps(
+            {
+                "timestamp": timestamp,
+                "level": "info",
+                "event": CHECKPOINT,
+                "event_id": event_id,
+                "schema_version": 1,
+                "log": self.path.name,
+                "prev": self._prev.decode(),
+            }
+        )
+        return self._seal(rendered)
+
+    def _keep_unwritten(self, batch: Sequence[bytes]) -> None:
+        """After a failed write of ``batch``: take back the ``seq``\\ s of the
+        lines not written whole and keep them for retry (a torn one is sealed
+        and written again whole later)."""
         done = self._done
-        for line in lines:
-            if done >= len(line):
-                done -= len(line)
-                self.stats.written += 1
-            else:
-                done = 0
-                self._keep(line)
+        whole = 0
+        for line in self._sealed:
+            if done < len(line):
+                break
+            done -= len(line)
+            whole += 1
+        if whole:
+            last = _integrity.split(self._sealed[whole - 1])
+            assert last is not None  # sealed here
+            self._seq, self._prev = self._start[0] + whole, last[1]
+            if self._fresh:
+                self._fresh = False
+                whole -= 1
+        elif self._sealed:
+            self._seq, self._prev = self._start
+        self.stats.written += whole
+        for rendered in batch[whole:]:
+            self._keep(rendered)
+        self._sealed = []
 
     def _keep(self, line: bytes) -> None:
+        """Keep the rendered ``line`` for retry; past the bounds drop the oldest,
+        each taking a ``seq`` so that verify sees the gap."""
         backlog = self._backlog
         while backlog and (
             len(backlog) >= BACKLOG_MAX or self._backlog_size + len(line) > self.backlog_bytes
         ):
             self._backlog_size -= len(backlog.popleft())
             self.stats.dropped += 1
+            self._seq += 1
         backlog.append(line)
         self._backlog_size += len(line)
         self.stats.backlog = len(backlog)
 
     def _drain(self) -> bool:
-        try:
-            while self._backlog:
-                self._append(self._backlog[0])
-                self._backlog_size -= len(self._backlog.popleft())
-                self.stats.written += 1
-        except OSError as exc:
-            self._failed(exc)
-            return False
-        finally:
-            self.stats.backlog = len(self._backlog)
-        return True
+        """Write the backlog with one ``write()``; whether it is empty now."""
+        backlog = list(self._backlog)
+        self._backlog.clear()
+        self._backlog_size = 0
+        self._write_rendered(backlog)
+        self.stats.backlog = len(self._backlog)
+        return not self._backlog
 
     def _open(self) -> int:
         self._close_fd()
@@ -302,6 +356,9 @@ class FileSink:
         st = os.fstat(fd)
         self._fd, self._ino = fd, (st.st_dev, st.st_ino)
         self._gen, self._recheck_at = gen, time.monotonic() + RECHECK_S
+        # Under a key, a stream that goes on in another file starts it with a
+        # checkpoint (without one, anyone can compute the chain anyway).
+        self._fresh = self._key is not None and self._seq > 0
         if not self._pruned_at_start and self.max_age_s and self._rotates():
             # Age retention also applies to a process that never rotates.
             self._pruned_at_start = True
@@ -311,9 +368,9 @@ class FileSink:
     def _rotates(self) -> bool:
         return bool(self.max_bytes or self.rotate_interval_s)
 
-    def _append(self, line: bytes) -> int:
-        """Write ``line`` to the file now at ``path``; return the file's size
-        after it (as far as this process knows)."""
+    def _append(self, batch: Sequence[bytes]) -> int:
+        """Seal ``batch`` and write it to the file now at ``path``; return the
+        file's size after it (as far as this process knows)."""
         fd = self._fd if self._fd >= 0 else self._open()
         generation = self._generation
         while True:
@@ -322,7 +379,7 @@ class FileSink:
             try:
                 gen = generation.read() if generation is not None else None
                 if gen is not None and gen == self._gen and time.monotonic() < self._recheck_at:
-                    return self._write_line(fd, line)
+                    return self._write_line(fd, self._seal_batch(batch))
                 try:
                     st = os.lstat(self.path)
                 except FileNotFoundError:
@@ -333,7 +390,7 @@ class FileSink:
                     else:
                         # Still the live file: trust this counter value for a while.
                         self._gen, self._recheck_at = gen, time.monotonic() + RECHECK_S
-                        return self._write_line(fd, line)
+                        return self._write_line(fd, self._seal_batch(batch))
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
             if period_due:
@@ -350,6 +407,7 @@ class FileSink:
             self._write_all(fd, b"\n")  # on failure: nothing of ``line`` written
             self._torn = False
         self._write_all(fd, line)
+        self._fresh = False
         self._unsized += len(line)
         if self._unsized < self._size_every:
             return 0  # not looked at: the file is still far from a decision
