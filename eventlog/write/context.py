@@ -15,7 +15,8 @@ Two variables are kept:
   request's values.
 
 Outside a request the actor is ``"CLI"``, with ``ip: "CLI"``, ``os_user`` and
-``command`` (the management command, else the program name).
+``command`` (the management command, else the program name); a log record
+about a request is never outside it (:func:`of_request`).
 """
 
 from __future__ import annotations
@@ -29,16 +30,18 @@ from collections.abc import Iterator, Mapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, Final
 
 from django.http import HttpRequest
 from django.utils.functional import empty
 
 __all__ = [
+    "INFO_ATTR",
     "RequestInfo",
     "bind_request",
     "context",
     "current",
+    "of_request",
     "replay",
     "reset_replay",
     "reset_request",
@@ -47,12 +50,22 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class RequestInfo:
-    """What the middleware knows about the request being served."""
+    """What the middleware knows about the request being served.
 
-    request: HttpRequest
-    request_id: str
+    ``request_id`` is ``None`` for a request the middleware never saw (no id
+    was made or sent for it), ``request`` for a bare connection (a web
+    server's own record, which holds only the socket).
+    """
+
+    request: HttpRequest | None
+    request_id: str | None
     ip: str | None
     user_agent: str | None
+
+
+# The attribute of an HttpRequest holding its RequestInfo: Django logs 4xx
+# responses after the middleware has returned and the contextvar is reset.
+INFO_ATTR: Final = "_eventlog_info"
 
 
 _EMPTY: Mapping[str, Any] = {}
@@ -173,12 +186,12 @@ def current(*, resolve_actor: bool = True) -> dict[str, Any]:
     if info is None:
         out: dict[str, Any] = dict(_cli())
     else:
-        out = {"request_id": info.request_id}
+        out = {} if info.request_id is None else {"request_id": info.request_id}
         if info.ip is not None:
             out["ip"] = info.ip
         if info.user_agent is not None:
             out["user_agent"] = info.user_agent
-        user = _user_of(info.request, resolve_actor)
+        user = None if info.request is None else _user_of(info.request, resolve_actor)
         if user is not None:
             out["actor"], out["actor_id"] = user
     bound = _bound.get()
@@ -187,3 +200,15 @@ def current(*, resolve_actor: bool = True) -> dict[str, Any]:
             out.pop("actor_id", None)  # the id belonged to the replaced actor
         out.update(bound)
     return out
+
+
+def of_request(info: RequestInfo) -> dict[str, Any]:
+    """The context of a stdlib log record about the request of ``info``, as
+    :func:`current` gives it inside that request (the user named only if
+    already loaded), also when the record is made after the middleware
+    returned; the bound values are those of the code that logs."""
+    token = _request.set(info)
+    try:
+        return current(resolve_actor=False)
+    finally:
+        _request.reset(token)
