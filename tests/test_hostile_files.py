@@ -17,7 +17,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from eventlog.reader import iter_events
+from eventlog.reader import iter_events, log_files
 from eventlog.write.rotation import compress_and_prune
 from tests.helpers import ROOT, child_env, make_line
 
@@ -95,7 +95,90 @@ print(sink.stats.failures, sink.stats.backlog)
         os.close(reader)
 
 
+def test_a_fifo_named_like_a_rotated_file_stops_neither_compression_nor_verify(tmp_path):
+    """The compressor skips it, compresses and prunes the rest; verify and the
+    readers report it in one line and read the rest."""
+    os.mkfifo(tmp_path / ROTATED)
+    plain = events(tmp_path / "events.jsonl.2020-01-02T00-00-00.000000Z", make_line("x", seq=1))
+    code = f"""
+from pathlib import Path
+from eventlog.write.rotation import compress_and_prune
+from eventlog.read.verify import verify
+from eventlog.reader import iter_events
+d = Path({str(tmp_path)!r})
+compress_and_prune(d / "events.jsonl", keep=10)
+report = verify(d)
+print(report.lines, len(list(iter_events(d, on_bad_line=lambda *a: None))))
+print(*report.problems, sep="\\n")
+"""
+    done = run_child(code)
+    assert done.returncode == 0, done.stderr
+    counts, *problems = done.stdout.strip().split("\n")
+    assert counts.split() == ["1", "1"]
+    assert f"{tmp_path / ROTATED}: cannot open: not a regular file but a FIFO" in problems
+    assert not plain.exists()
+    assert (tmp_path / (plain.name + ".gz")).is_file()
+    assert (tmp_path / ROTATED).is_fifo()
+
+
+def test_a_fifo_at_the_live_file_is_one_line_of_a_readers_report(tmp_path):
+    os.mkfifo(tmp_path / "events.jsonl")
+    code = f"""
+from eventlog.read.verify import verify
+report = verify({str(tmp_path)!r})
+print(report.ok, [str(p) for p in report.problems])
+"""
+    done = run_child(code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("False [")
+    assert "not a regular file" in done.stdout
+
+
 # -- symbolic links ------------------------------------------------------------------
+
+
+def test_a_symlink_named_like_a_rotated_file_is_not_followed(tmp_path):
+    """Neither the compressor nor a reader reads what the link points at."""
+    private = tmp_path / "private"
+    private.mkdir()
+    secret = events(private / "secret", b'{"timestamp":"x","password":"hunter2"}\n')
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / ROTATED).symlink_to(secret)
+    events(logs / "events.jsonl", make_line("y"))
+    compress_and_prune(logs / "events.jsonl", keep=10)
+    assert {p.name for p in logs.iterdir()} == {ROTATED, "events.jsonl"}
+    assert (logs / ROTATED).is_symlink()
+    assert secret.read_bytes().startswith(b'{"timestamp":"x"')
+    reports: list[tuple[Path, int, str]] = []
+    found = list(iter_events(logs, on_bad_line=lambda *a: reports.append(a)))
+    assert [raw for raw, _ in found] == [make_line("y")]
+    assert reports == [(logs / ROTATED, 0, "cannot open: a symbolic link, not followed")]
+
+
+def test_a_symlink_at_the_live_file_is_reported_and_not_read(tmp_path):
+    secret = events(tmp_path / "secret", make_line("z", password="hunter2"))
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "events.jsonl").symlink_to(secret)
+    reports: list[tuple[Path, int, str]] = []
+    found = list(iter_events(logs, on_bad_line=lambda *a: reports.append(a)))
+    assert found == []
+    assert reports == [(logs / "events.jsonl", 0, "cannot open: a symbolic link, not followed")]
+
+
+def test_a_rotated_file_swapped_for_a_symlink_after_listing_is_not_followed(tmp_path):
+    """Between listing and opening: the open itself refuses the link."""
+    secret = events(tmp_path / "secret", make_line("z", password="hunter2"))
+    listed = events(tmp_path / ROTATED, make_line("a"))
+    [path] = log_files(tmp_path)
+    listed.unlink()
+    listed.symlink_to(secret)
+    reports: list[tuple[Path, int, str]] = []
+    from eventlog.read.lines import numbered_lines
+
+    assert list(numbered_lines(path, lambda *a: reports.append(a))) == []
+    assert [r[2] for r in reports] == ["cannot open: a symbolic link, not followed"]
 
 
 # -- a compression killed between writing X.gz and removing X -------------------------
@@ -129,3 +212,19 @@ def test_pruning_a_file_left_by_a_killed_compression_deletes_both_forms(tmp_path
 
 
 # -- files crafted for the readers -----------------------------------------------------
+
+
+def test_tail_follow_does_not_block_on_a_fifo_at_the_live_file(tmp_path):
+    """``tail -f`` reports the FIFO once and keeps looking, without blocking."""
+    os.mkfifo(tmp_path / "events.jsonl")
+    code = f"""
+from eventlog.read.tail import follow
+reports = []
+polls = iter(range(5))
+found = list(follow({str(tmp_path)!r}, on_bad_line=lambda *a: reports.append(a[2]),
+                    interval=0.01, stop=lambda: next(polls, None) is None))
+print(len(found), reports)
+"""
+    done = run_child(code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "0 ['cannot open: not a regular file but a FIFO']"
