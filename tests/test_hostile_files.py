@@ -214,6 +214,29 @@ def test_pruning_a_file_left_by_a_killed_compression_deletes_both_forms(tmp_path
 # -- files crafted for the readers -----------------------------------------------------
 
 
+def test_verify_memory_stays_bounded_on_a_file_of_empty_lines(tmp_path):
+    """A few KB of gzip holding a million empty lines: every line is counted
+    as a problem, the report keeps the first ones in detail."""
+    lines = 1_000_000
+    (tmp_path / (ROTATED + ".gz")).write_bytes(gzip.compress(b"\n" * lines, 9))
+    code = f"""
+import resource
+from eventlog.read.verify import verify
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+report = verify({str(tmp_path)!r})
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(report.problem_count, len(report.problems), report.files[0].problems, after - before)
+print(report.summary())
+"""
+    done = run_child(code)
+    assert done.returncode == 0, done.stderr
+    counted, kept, in_file, grown_kib = (int(x) for x in done.stdout.split("\n")[0].split())
+    assert counted == in_file == lines
+    assert 0 < kept < 10_000
+    assert grown_kib < 50 * 1024, f"verify grew by {grown_kib} KiB"
+    assert f"{lines} problem(s) in 1 file(s)" in done.stdout
+
+
 def test_tail_follow_does_not_block_on_a_fifo_at_the_live_file(tmp_path):
     """``tail -f`` reports the FIFO once and keeps looking, without blocking."""
     os.mkfifo(tmp_path / "events.jsonl")
