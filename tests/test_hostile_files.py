@@ -17,7 +17,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from eventlog.reader import iter_events, log_files
+from eventlog.read import scan as _scan
+from eventlog.reader import Filter, iter_events, log_files
 from eventlog.write.rotation import compress_and_prune
 from tests.helpers import ROOT, child_env, make_line
 
@@ -235,6 +236,30 @@ print(report.summary())
     assert 0 < kept < 10_000
     assert grown_kib < 50 * 1024, f"verify grew by {grown_kib} KiB"
     assert f"{lines} problem(s) in 1 file(s)" in done.stdout
+
+
+def test_history_counts_line_numbers_of_bad_candidate_lines_in_one_pass(tmp_path, monkeypatch):
+    """Each bad line that matches the filter is reported with its line number,
+    and the file is not read again from its start for each of them."""
+    good = make_line("2026-11-23T10:00:00.000000Z", model="app.thing", object_id="7")
+    bad = b'{"model":"app.thing","object_id":"7", torn\n'
+    lines = [good if n % 3 else bad for n in range(3000)]
+    events(tmp_path / "events.jsonl", *lines)
+    opened = 0
+    real = _scan.open_file
+
+    def counting(path: Path):  # type: ignore[no-untyped-def]
+        nonlocal opened
+        opened += 1
+        return real(path)
+
+    monkeypatch.setattr(_scan, "open_file", counting)
+    reports: list[tuple[Path, int, str]] = []
+    flt = Filter(model="app.thing", object_id="7")
+    found = list(iter_events(tmp_path, filter=flt, on_bad_line=lambda *a: reports.append(a)))
+    assert len(found) == 2000
+    assert [r[1] for r in reports] == [n + 1 for n in range(0, 3000, 3)]
+    assert opened <= 3
 
 
 def test_tail_follow_does_not_block_on_a_fifo_at_the_live_file(tmp_path):
