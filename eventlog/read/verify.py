@@ -37,15 +37,7 @@ from eventlog.core.files import rotated_files
 from eventlog.read.files import file_key, iter_paths
 from eventlog.read.lines import iter_lines, salvage
 
-__all__ = [
-    "LOG_NAMES",
-    "PROBLEMS_KEPT",
-    "FileSummary",
-    "Problem",
-    "Report",
-    "StreamStart",
-    "verify",
-]
+__all__ = ["LOG_NAMES", "FileSummary", "Problem", "Report", "StreamStart", "verify"]
 
 LOG_NAMES: Final = ("events.jsonl", "django.jsonl")
 PROBLEMS_KEPT: Final = 1000
