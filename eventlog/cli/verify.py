@@ -65,7 +65,7 @@ def run(options: Mapping[str, Any], console: Console, defaults: Defaults) -> Non
             _write_report(console, report, names, verbosity)
         except BrokenPipeError:
             console.broken_pipe()
-    problems = sum(len(r.problems) for r in reports)
+    problems = sum(r.problem_count for r in reports)
     if not all(r.ok for r in reports):
         broken = sum(1 for r in reports for f in r.files if f.problems)
         raise Failure(
@@ -108,9 +108,14 @@ def _write_report(console: Console, report: Report, names: Sequence[str], verbos
         listed = report.problems if verbosity >= 2 else report.problems[:PROBLEMS_SHOWN]
         for problem in listed:
             out(clean(f"  {problem}"))
-        if len(listed) < len(report.problems):
-            more = len(report.problems) - len(listed)
-            out(f"  ... and {more} more problem(s) (-v 2 shows all)")
+        if len(listed) < report.problem_count:
+            more = report.problem_count - len(listed)
+            kept = len(report.problems)
+            if len(listed) < kept:
+                shows = "all" if kept == report.problem_count else f"the first {kept}"
+                out(f"  ... and {more} more problem(s) (-v 2 shows {shows})")
+            else:
+                out(f"  ... and {more} more problem(s), counted but not kept")
     for note in report.notes:
         out(clean(f"Note: {note}"), style_func=style.WARNING)
     out(clean(report.summary()), style_func=style.SUCCESS if report.ok else style.ERROR)

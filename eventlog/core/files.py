@@ -10,12 +10,22 @@ taken), which sorts by age, and then gzipped to ``….gz``.
 from __future__ import annotations
 
 import calendar
+import os
 import re
+import stat
 import time
 from pathlib import Path
 from typing import Final
 
-__all__ = ["DJANGO_FILE", "EVENTS_FILE", "FILES", "ROTATED_SUFFIX", "rotated_at", "rotated_files"]
+__all__ = [
+    "DJANGO_FILE",
+    "EVENTS_FILE",
+    "FILES",
+    "ROTATED_SUFFIX",
+    "not_regular",
+    "rotated_at",
+    "rotated_files",
+]
 
 EVENTS_FILE: Final = "events.jsonl"
 """The event log, written through structlog."""
@@ -28,16 +38,26 @@ ROTATED_SUFFIX: Final = re.compile(
 )
 
 
-def rotated_files(path: Path) -> list[Path]:
+def rotated_files(path: Path, *, regular_only: bool = False) -> list[Path]:
     """Rotated files of the live file ``path``, oldest first.
 
     Only names this sink makes count (``<name>.<UTC stamp>[-N][.gz]``), so a
-    ``events.jsonl.bak`` is never read or pruned. A file caught between
-    compression and the removal of the original is listed once, as the
-    ``.gz`` (both are complete, the original is about to go).
+    ``events.jsonl.bak`` is never read or pruned. With ``regular_only`` (the
+    compressor and retention) entries that are not regular files (symbolic
+    links, FIFOs, directories) are left out, so they are never followed,
+    waited on or deleted; readers list them, to report them when they fail
+    to open them. A file caught between compression and the removal of the
+    original is listed once, as the ``.gz`` (both are complete, the original
+    is about to go).
     """
+    prefix = path.name + "."
     try:
-        candidates = [p for p in path.parent.iterdir() if p.name.startswith(path.name + ".")]
+        with os.scandir(path.parent) as entries:
+            candidates = [
+                Path(entry.path)
+                for entry in entries
+                if entry.name.startswith(prefix) and (not regular_only or _is_regular(entry))
+            ]
     except OSError:
         return []
     found: dict[tuple[str, int], Path] = {}
@@ -49,6 +69,27 @@ def rotated_files(path: Path) -> list[Path]:
         if key not in found or match["gz"]:
             found[key] = candidate
     return [found[key] for key in sorted(found)]
+
+
+def not_regular(mode: int) -> str:
+    """What a file of ``st_mode`` ``mode`` is, said as the reason it is not
+    read or written as a log file."""
+    for test, kind in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return f"not a regular file but {kind}"
+    return "not a regular file but a device"
+
+
+def _is_regular(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 def rotated_at(live: Path, rotated: Path) -> float | None:

@@ -15,6 +15,7 @@ make it miss the lines of that one file.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -29,7 +30,7 @@ from eventlog.read.files import Directories, directories, iter_paths, log_files
 from eventlog.read.filters import Filter
 from eventlog.read.history import ObjectState
 from eventlog.read.lines import OnBadLine, Progress, numbered_lines, salvage, warn_bad_line
-from eventlog.read.scan import candidate_lines, line_number
+from eventlog.read.scan import LineNumbers, candidate_lines
 from eventlog.read.times import just_after, parse_time
 
 __all__ = [
@@ -90,14 +91,16 @@ def file_events(
             if found is not None:
                 yield found
         return
-    for offset, line in candidate_lines(path, anchors, report, progress):
+    numbers = LineNumbers(path)  # one count for all of the file's bad lines
+    with contextlib.closing(numbers):
+        for offset, line in candidate_lines(path, anchors, report, progress):
 
-        def report_here(p: Path, _lineno: int, reason: str, offset: int = offset) -> None:
-            report(p, line_number(p, offset), reason)
+            def report_here(p: Path, _lineno: int, reason: str, offset: int = offset) -> None:
+                report(p, numbers(offset), reason)
 
-        found = parse_line(path, 0, line, flt, report_here)
-        if found is not None:
-            yield found
+            found = parse_line(path, 0, line, flt, report_here)
+            if found is not None:
+                yield found
 
 
 def _time_key(item: tuple[bytes, Mapping[str, Any]]) -> str:

@@ -10,13 +10,16 @@ when it was listed as ``X`` and compressed since.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import io
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Final
 
-from eventlog.core.files import ROTATED_SUFFIX, rotated_files
+from eventlog.core.files import ROTATED_SUFFIX, not_regular, rotated_files
 
 __all__ = [
     "Directories",
@@ -26,8 +29,13 @@ __all__ = [
     "iter_paths",
     "log_files",
     "open_file",
+    "open_regular",
     "rotation_stamp",
 ]
+
+# Non-blocking: opening a FIFO put where a log file belongs would wait for a
+# writer forever.
+_READ_FLAGS: Final = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
 
 Directories = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
 """One log directory, or several (one per host) whose events are merged by time."""
@@ -37,11 +45,12 @@ def log_files(directory: str | os.PathLike[str], name: str = "events.jsonl") -> 
     """The files of the log ``name`` in ``directory``, oldest first: the rotated
     files (compressed or not; temporary ``.tmp`` files excluded; of a file
     caught between compression and removal of the original, only the ``.gz``),
-    then the live file if it exists. An empty list when the directory does not
-    exist."""
+    then the live file if there is one. An entry that is not a regular file
+    (a FIFO, a symbolic link) is listed too, so that opening it reports what
+    it is. An empty list when the directory does not exist."""
     live = Path(directory) / name
     files = rotated_files(live)
-    if live.is_file():
+    if os.path.lexists(live):
         files.append(live)
     return files
 
@@ -61,7 +70,9 @@ def rotation_stamp(path: Path, name: str) -> str | None:
 
 def open_file(path: Path) -> io.BufferedIOBase:
     """Open ``path`` for reading bytes, gunzipping ``*.gz``; a rotated file
-    compressed since it was listed is opened as ``path.gz``."""
+    compressed since it was listed is opened as ``path.gz``. Only a regular
+    file is opened: a symbolic link is not followed, and a FIFO, directory or
+    device raises :class:`OSError` saying what it is, without blocking."""
     try:
         return _open_exact(path)
     except FileNotFoundError:
@@ -70,10 +81,52 @@ def open_file(path: Path) -> io.BufferedIOBase:
         return _open_exact(path.with_name(path.name + ".gz"))
 
 
+def open_regular(path: Path) -> int:
+    """A read-only descriptor of ``path`` if it is a regular file; else
+    :class:`OSError` saying what it is (a symbolic link is not followed, a
+    FIFO is never waited on)."""
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OSError(exc.errno, "a symbolic link, not followed", str(path)) from exc
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, not_regular(mode), str(path))
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def _open_exact(path: Path) -> io.BufferedIOBase:
+    fd = open_regular(path)
+    try:
+        raw = open(fd, "rb")  # noqa: SIM115 (returned open)
+    except BaseException:
+        os.close(fd)
+        raise
     if path.name.endswith(".gz"):
-        return gzip.open(path, "rb")
-    return path.open("rb")
+        return _GzipFile(raw)
+    return raw
+
+
+class _GzipFile(gzip.GzipFile):
+    """A gzip stream that closes the file it reads (``GzipFile`` given a file
+    object leaves it open)."""
+
+    def __init__(self, raw: io.BufferedReader) -> None:
+        super().__init__(fileobj=raw, mode="rb")
+        self._raw = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()
 
 
 def disk_position(stream: io.BufferedIOBase) -> int:
@@ -105,7 +158,7 @@ def iter_paths(live: Path) -> Iterator[tuple[Path, bool]]:
         for path in pending:
             done.add(file_key(path))
             yield path, False
-    if live.is_file():
+    if os.path.lexists(live):
         yield live, True
 
 

@@ -35,7 +35,7 @@ def candidates(directories: Sequence[Path], names: Sequence[str], cutoff: str) -
     found: list[Candidate] = []
     for directory in directories:
         for name in names:
-            for path in rotated_files(directory / name):
+            for path in rotated_files(directory / name, regular_only=True):
                 stamp = rotation_stamp(path, name)
                 if stamp is None or stamp >= cutoff:
                     continue

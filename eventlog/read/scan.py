@@ -4,6 +4,8 @@ searching large blocks instead of looking at every line."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,7 +14,7 @@ from typing import Final, cast
 from eventlog.read.files import disk_position, open_file
 from eventlog.read.lines import MAX_LINE_BYTES, OnBadLine, Progress
 
-__all__ = ["candidate_lines", "line_number"]
+__all__ = ["LineNumbers", "candidate_lines", "line_number"]
 
 _BLOCK: Final = 1 << 20
 
@@ -40,22 +42,58 @@ def _pick_find() -> _Find:
 _find: _Find = _pick_find()
 
 
-def line_number(path: Path, offset: int) -> int:
-    """The 1-based number of the line starting at byte ``offset`` of the
-    (decompressed) file: counted again only when a line must be reported."""
-    count = 0
-    try:
-        with open_file(path) as stream:
-            done = 0
-            while done < offset:
-                chunk = stream.read(min(_BLOCK, offset - done))
+class LineNumbers:
+    """The 1-based numbers of the lines starting at given byte offsets of the
+    (decompressed) file ``path``, counted only when a line must be reported.
+
+    Counting resumes where the previous call stopped, on a stream of its own
+    kept open meanwhile: reporting every line of a file reads it once more,
+    not once per line. Offsets are expected in increasing order (a smaller
+    one counts again from the start). :meth:`close` when done."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._stream: io.BufferedIOBase | None = None
+        self._done = 0  # bytes counted
+        self._count = 0  # newlines in them
+        self._broken = False
+
+    def __call__(self, offset: int) -> int:
+        if offset < self._done:
+            self.close()
+            self._done = self._count = 0
+            self._broken = False
+        if self._broken:
+            return self._count + 1
+        try:
+            if self._stream is None:
+                self._stream = open_file(self.path)
+            while self._done < offset:
+                chunk = self._stream.read(min(_BLOCK, offset - self._done))
                 if not chunk:
                     break
-                count += chunk.count(b"\n")
-                done += len(chunk)
-    except (OSError, EOFError, zlib.error):
-        pass
-    return count + 1
+                self._count += chunk.count(b"\n")
+                self._done += len(chunk)
+        except (OSError, EOFError, zlib.error):
+            self._broken = True
+        return self._count + 1
+
+    def close(self) -> None:
+        """Close the counting stream (a later call opens it again)."""
+        if self._stream is not None:
+            with contextlib.suppress(OSError, EOFError, zlib.error):
+                self._stream.close()
+            self._stream = None
+
+
+def line_number(path: Path, offset: int) -> int:
+    """The 1-based number of the line starting at byte ``offset`` of the
+    (decompressed) file (one count: :class:`LineNumbers` for several)."""
+    numbers = LineNumbers(path)
+    try:
+        return numbers(offset)
+    finally:
+        numbers.close()
 
 
 def candidate_lines(
@@ -68,7 +106,7 @@ def candidate_lines(
     Why not line by line: a Python loop over every line costs microseconds a
     line, while ``bytes.find`` over 1 MiB blocks runs at memory speed, like
     grep; only the few lines found are cut out, and lines are not even
-    counted (:func:`line_number` does it when one must be reported). The
+    counted (:class:`LineNumbers` does it when one must be reported). The
     file is read into one reused buffer (``readinto``: no new block object,
     no copy of a block to join it to the previous one's partial last line,
     which alone is moved to the front). Each anchor is one search through the
@@ -82,12 +120,13 @@ def candidate_lines(
     except OSError as exc:
         report(path, 0, f"cannot open: {exc.strerror or exc}")
         return
+    numbers = LineNumbers(path)
     buf = bytearray(max(_BLOCK, 1))
     filled = 0  # buf[:filled] holds data: a partial line carried over, then new bytes
     base = 0  # offset of buf[0] in the file
     told = 0
     skipping = False  # inside a line longer than MAX_LINE_BYTES
-    with stream:
+    with stream, contextlib.closing(numbers):
         while True:
             if filled == len(buf):  # a line longer than the buffer: make room
                 buf = buf + bytes(len(buf))
@@ -95,7 +134,7 @@ def candidate_lines(
                 with memoryview(buf) as view:
                     got = stream.readinto(view[filled:])
             except (OSError, EOFError, zlib.error) as exc:
-                report(path, line_number(path, base), f"cannot read further: {exc}")
+                report(path, numbers(base), f"cannot read further: {exc}")
                 return
             if progress is not None:
                 position = disk_position(stream)
@@ -105,7 +144,7 @@ def candidate_lines(
             if not got:
                 if filled and not skipping:
                     reason = "incomplete final line (no newline): skipped"
-                    report(path, line_number(path, base), reason)
+                    report(path, numbers(base), reason)
                 return
             filled += got
             end = buf.rfind(b"\n", 0, filled) + 1
@@ -113,7 +152,7 @@ def candidate_lines(
                 if skipping or filled >= MAX_LINE_BYTES:
                     if not skipping:
                         reason = f"line longer than {MAX_LINE_BYTES} bytes: skipped"
-                        report(path, line_number(path, base), reason)
+                        report(path, numbers(base), reason)
                     skipping = True
                     base += filled
                     filled = 0

@@ -129,7 +129,7 @@ def collect(
 
     for path in files:
         try:
-            size = path.stat().st_size
+            size = path.lstat().st_size  # a link's target is not ours to size
         except FileNotFoundError:
             alt = path.with_name(path.name + ".gz")
             if not alt.exists():
@@ -162,5 +162,5 @@ def total_size(files: list[Path]) -> int:
     size = 0
     for path in files:
         with contextlib.suppress(OSError):
-            size += os.stat(path).st_size
+            size += os.lstat(path).st_size
     return size

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from eventlog.core.files import rotated_files
 from eventlog.read.events import file_events, merge_by_time, parse_line
-from eventlog.read.files import Directories, directories, file_key
+from eventlog.read.files import Directories, directories, file_key, open_regular
 from eventlog.read.filters import Filter
 from eventlog.read.lines import MAX_LINE_BYTES, OnBadLine, numbered_lines, warn_bad_line
 
@@ -55,6 +55,7 @@ class _Tail:
         self.buf = b""
         self.skipping = False  # inside a line longer than MAX_LINE_BYTES
         self.seen: set[str] = set()
+        self.refused: str | None = None  # why the live file could not be opened, told once
 
     # -- files ---------------------------------------------------------------------
 
@@ -65,11 +66,15 @@ class _Tail:
         attempt = 0
         while True:
             try:
-                fd = os.open(self.live, os.O_RDONLY | os.O_CLOEXEC)
+                fd = open_regular(self.live)
+                self.refused = None
             except FileNotFoundError:
                 fd = -1
             except OSError as exc:
-                self.report(self.live, 0, f"cannot open: {exc.strerror or exc}")
+                reason = f"cannot open: {exc.strerror or exc}"
+                if reason != self.refused:
+                    self.report(self.live, 0, reason)
+                    self.refused = reason
                 fd = -1
             new = [p for p in rotated_files(self.live) if file_key(p) not in self.seen]
             if fd < 0:

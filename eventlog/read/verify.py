@@ -42,10 +42,21 @@ from eventlog.core.files import rotated_files
 from eventlog.read.files import file_key, iter_paths
 from eventlog.read.lines import iter_lines, salvage
 
-__all__ = ["LOG_NAMES", "FileSummary", "Problem", "Report", "StreamStart", "verify"]
+__all__ = [
+    "LOG_NAMES",
+    "PROBLEMS_KEPT",
+    "FileSummary",
+    "Problem",
+    "Report",
+    "StreamStart",
+    "verify",
+]
 
 LOG_NAMES: Final = ("events.jsonl", "django.jsonl")
 CHECKPOINT: Final = "eventlog.checkpoint"
+PROBLEMS_KEPT: Final = 1000
+"""Problems a :class:`Report` keeps in detail; later ones are only counted
+(a crafted file can hold a problem in every byte)."""
 
 WRONG_KEY: Final = (
     "hash mismatch at the first checked line of every stream: wrong or missing EVENTLOG_HMAC_KEY?"
@@ -102,7 +113,8 @@ class FileSummary:
 
 @dataclass(slots=True)
 class Report:
-    """The outcome of :func:`verify`; ``ok`` when there is no problem."""
+    """The outcome of :func:`verify`; ``ok`` when there is no problem.
+    ``problems`` holds the first :data:`PROBLEMS_KEPT` of ``problem_count``."""
 
     directory: Path
     keyed: bool
@@ -111,11 +123,12 @@ class Report:
     mid_stream: list[StreamStart] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     streams: int = 0
+    problem_count: int = 0
 
     @property
     def ok(self) -> bool:
         """Whether every line parsed and every stream is gap-free and chained."""
-        return not self.problems
+        return not self.problem_count
 
     @property
     def lines(self) -> int:
@@ -131,7 +144,7 @@ class Report:
         if self.ok:
             return f"{text}: OK"
         broken = sum(1 for f in self.files if f.problems)
-        return f"{text}: {len(self.problems)} problem(s) in {broken} file(s)"
+        return f"{text}: {self.problem_count} problem(s) in {broken} file(s)"
 
 
 @dataclass(slots=True)
@@ -322,7 +335,9 @@ class _Verifier:
 
     def _problem(self, summary: FileSummary, problem: Problem) -> None:
         summary.problems += 1
-        self.report.problems.append(problem)
+        self.report.problem_count += 1
+        if len(self.report.problems) < PROBLEMS_KEPT:
+            self.report.problems.append(problem)
 
     def _break(
         self,

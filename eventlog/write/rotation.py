@@ -19,6 +19,7 @@ import contextlib
 import gzip
 import os
 import shutil
+import stat
 import sys
 import threading
 import time
@@ -41,6 +42,9 @@ FILE_MODE: Final = 0o640
 # level 6, for files about 10% larger (ratio 4.0 against 4.4): compression
 # runs on the application's own cores, once per rotated file.
 COMPRESS_LEVEL: Final = 1
+# Non-blocking: opening a FIFO put where a rotated file was would wait for a
+# writer forever.
+_READ_FLAGS: Final = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
 
 
 def rotated_name(path: Path) -> Path:
@@ -65,14 +69,24 @@ def period_start_ns(now_ns: int, interval_s: int) -> int:
 def compress(path: Path) -> None:
     """Gzip ``path`` to ``path.gz`` (through a ``.tmp`` name, so a reader never
     sees half a file) and remove ``path``. A reader or shipper that still has
-    ``path`` open keeps reading it to its end."""
+    ``path`` open keeps reading it to its end. Anything but a regular file
+    (a symbolic link, a FIFO) is left alone, never followed or read."""
     final = path.with_name(path.name + ".gz")
-    if final.exists():
-        path.unlink(missing_ok=True)
+    if _is_regular(final):
+        _unlink_regular(path)  # compressed before, the original left behind
         return
+    try:
+        src_fd = os.open(path, _READ_FLAGS)
+    except FileNotFoundError:
+        return  # another process compressed it first
+    except OSError:
+        return  # a symbolic link (not followed), or not ours to read
     tmp = path.with_name(f"{path.name}.gz.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        with path.open("rb") as src:
+        with open(src_fd, "rb") as src:
+            if not stat.S_ISREG(os.fstat(src_fd).st_mode):
+                return
+            os.set_blocking(src_fd, True)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
             with (
                 open(fd, "wb") as raw,
@@ -84,7 +98,21 @@ def compress(path: Path) -> None:
         with contextlib.suppress(OSError):
             tmp.unlink()
         return  # another process compressed it first
-    path.unlink(missing_ok=True)
+    _unlink_regular(path)
+
+
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _unlink_regular(path: Path) -> None:
+    """Remove ``path`` if it is a regular file: a link or FIFO put in its place
+    is someone else's."""
+    if _is_regular(path):
+        path.unlink(missing_ok=True)
 
 
 def sweep_stale_tmp(path: Path, older_than_s: float = 3600.0) -> None:
@@ -94,20 +122,24 @@ def sweep_stale_tmp(path: Path, older_than_s: float = 3600.0) -> None:
     with contextlib.suppress(OSError):
         for tmp in path.parent.glob(path.name + ".*.tmp"):
             with contextlib.suppress(OSError):
-                if tmp.stat().st_mtime < cutoff:
+                st = tmp.lstat()
+                if stat.S_ISREG(st.st_mode) and st.st_mtime < cutoff:
                     tmp.unlink()
 
 
 def prune(path: Path, keep: int, max_age_s: float = 0.0) -> None:
     """Delete the oldest rotated files of ``path`` beyond ``keep``, and those
     rotated more than ``max_age_s`` seconds ago (when ``max_age_s`` > 0)."""
-    files = rotated_files(path)
+    files = rotated_files(path, regular_only=True)
     old = files[: max(0, len(files) - keep)]
     if max_age_s > 0:
         cutoff = time.time() - max_age_s
         old += [p for p in files[len(old) :] if (rotated_at(path, p) or float("inf")) < cutoff]
     for file in old:
         file.unlink(missing_ok=True)
+        # The original a killed compression left beside its .gz: deleted too,
+        # else it would be listed, compressed and kept again.
+        _unlink_regular(file.with_name(file.name.removesuffix(".gz")))
 
 
 def compress_and_prune(path: Path, keep: int, max_age_s: float = 0.0, delay: float = 0.0) -> None:
@@ -118,9 +150,10 @@ def compress_and_prune(path: Path, keep: int, max_age_s: float = 0.0, delay: flo
         time.sleep(delay)
     try:
         sweep_stale_tmp(path)
-        for rotated in rotated_files(path):
-            if not rotated.name.endswith(".gz"):
-                compress(rotated)
+        for rotated in rotated_files(path, regular_only=True):
+            # A .gz listed for an original still beside it (a compression
+            # killed before its unlink): compress() removes the original.
+            compress(rotated.with_name(rotated.name.removesuffix(".gz")))
         prune(path, keep, max_age_s)
     except OSError as exc:
         with contextlib.suppress(Exception):

@@ -44,10 +44,12 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import fcntl
 import os
 import secrets
 import socket
+import stat
 import sys
 import threading
 import time
@@ -62,6 +64,7 @@ import orjson
 
 from eventlog.conf.durability import WRITE, Durability
 from eventlog.core import integrity as _integrity
+from eventlog.core.files import not_regular
 from eventlog.write import clock as _clock
 from eventlog.write.fsync import PeriodicSync
 from eventlog.write.generation import Generation
@@ -76,7 +79,11 @@ DIR_MODE: Final = 0o750
 BACKLOG_MAX: Final = 10_000
 BACKLOG_MAX_BYTES: Final = 16 * 1024 * 1024
 REPORT_EVERY_S: Final = 60.0
-_OPEN_FLAGS: Final = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+# Non-blocking: opening a FIFO put at the live path would otherwise wait for a
+# reader forever, inside the caller's request.
+_OPEN_FLAGS: Final = (
+    os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+)
 _HOST: Final = socket.gethostname().split(".")[0] or "host"
 # Past this many times max_bytes, the process that sees the file waits for the
 # exclusive lock instead of trying without waiting: under constant writes from
@@ -352,8 +359,20 @@ class FileSink:
         # Read before the open: a rotation between the two then shows as a
         # changed counter, never the other way round.
         gen = self._generation.read() if self._generation is not None else None
-        fd = os.open(self.path, _OPEN_FLAGS, FILE_MODE)
-        st = os.fstat(fd)
+        try:
+            fd = os.open(self.path, _OPEN_FLAGS, FILE_MODE)
+        except OSError as exc:
+            if exc.errno == errno.ENXIO:  # a FIFO or socket with no reader
+                raise OSError(exc.errno, "not a regular file but a FIFO or socket") from exc
+            raise
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise OSError(errno.EINVAL, not_regular(st.st_mode))
+            os.set_blocking(fd, True)
+        except OSError:
+            os.close(fd)
+            raise
         self._fd, self._ino = fd, (st.st_dev, st.st_ino)
         self._gen, self._recheck_at = gen, time.monotonic() + RECHECK_S
         # Under a key, a stream that goes on in another file starts it with a
