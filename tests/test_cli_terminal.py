@@ -231,3 +231,42 @@ def test_as_of_counts_only_state_events(eventlog_dir):
     )
     assert data["events"] == 1
     assert data["last_timestamp"] == "2026-11-23T10:00:00.000000Z"
+
+
+# -- prune says what it will do before it does it ------------------------------------
+
+
+def _rotated_long_ago(directory: Path) -> Path:
+    path = directory / "events.jsonl.2020-01-01T00-00-00.000000Z"
+    path.write_bytes(make_line("2019-12-31T23:00:00.000000Z"))
+    return path
+
+
+@pytest.mark.parametrize("answer", ["\n", "y\n"])
+def test_prune_on_a_terminal_lists_before_asking_and_reports_after(
+    tmp_path, monkeypatch, answer
+):
+    """Before the question the files are listed as to be deleted, not as being
+    deleted; each is reported deleted only once it is gone."""
+    old = _rotated_long_ago(tmp_path)
+    size = old.stat().st_size
+    monkeypatch.setattr(sys, "stdin", Terminal(answer))
+    out, err = run("prune", "--older-than", "1", "--dir", str(tmp_path))
+    asked, _, after = out.partition("[y/N] ")
+    assert asked.splitlines()[0] == f"to delete {old} ({size} B)"
+    assert not any(row.startswith("delete") for row in asked.splitlines())
+    if answer == "y\n":
+        assert not old.exists()
+        assert after.splitlines()[0] == f"deleted {old} ({size} B)"
+    else:
+        assert old.exists()
+        assert after == ""
+        assert err.startswith("aborted: nothing done")
+
+
+def test_prune_with_yes_reports_each_file_once_deleted(tmp_path):
+    old = _rotated_long_ago(tmp_path)
+    size = old.stat().st_size
+    out, _err = run("prune", "--older-than", "1", "--yes", "--dir", str(tmp_path))
+    assert out.splitlines()[0] == f"deleted {old} ({size} B)"
+    assert not old.exists()
