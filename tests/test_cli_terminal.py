@@ -270,3 +270,28 @@ def test_prune_with_yes_reports_each_file_once_deleted(tmp_path):
     out, _err = run("prune", "--older-than", "1", "--yes", "--dir", str(tmp_path))
     assert out.splitlines()[0] == f"deleted {old} ({size} B)"
     assert not old.exists()
+
+
+# -- help texts and docstrings name the demo's real labels -----------------------------
+
+
+def test_the_demos_labels_in_help_texts_and_docs_are_installed_models():
+    """``speedy.employee`` was never a label (the model is ``Employees``)."""
+    import re
+
+    from django.apps import apps
+
+    sources = [*Path(ROOT, "eventlog").rglob("*.py"), Path(ROOT, "README.md")]
+    named = {
+        (path.name, label)
+        for path in sources
+        for label in re.findall(r"\bspeedy\.(?:employee|shift)\w*", path.read_text())
+    }
+    assert named
+    wrong = set()
+    for source, label in named:
+        try:
+            apps.get_model(label)
+        except LookupError:
+            wrong.add((source, label))
+    assert not wrong
