@@ -18,7 +18,16 @@ from eventlog.cli.base import Failure
 from eventlog.cli.sanitize import one_line
 from eventlog.core.files import FILES
 
-__all__ = ["MAX_COUNT", "MAX_DAYS", "count", "days", "event_filter", "log_names", "object_ref", "time"]
+__all__ = [
+    "MAX_COUNT",
+    "MAX_DAYS",
+    "count",
+    "days",
+    "event_filter",
+    "log_names",
+    "object_ref",
+    "time",
+]
 
 MAX_DAYS: Final = 100_000
 """The largest ``--older-than``: beyond it the cut-off falls before year 1."""
