@@ -9,7 +9,19 @@ PORT ?= 8000
 
 .PHONY: venv run test lint typecheck check bench dist clean
 
-$(STAMP): setup.cfg pyproject.toml
+EXTRA_STAMP := $(VENV)/.extra-pip
+
+.PHONY: FORCE
+FORCE:
+
+# EXTRA_PIP (CI's `EXTRA_PIP='Django>=5.2,<5.3'`) is part of what the venv must
+# hold: this file records the last one given and changes when it does, so an
+# existing venv is reinstalled with the new one instead of tested as it was.
+$(EXTRA_STAMP): FORCE
+	@mkdir -p $(VENV)
+	@printf '%s\n' "$(EXTRA_PIP)" | cmp -s - $@ || printf '%s\n' "$(EXTRA_PIP)" > $@
+
+$(STAMP): setup.cfg pyproject.toml $(EXTRA_STAMP)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,demo,speed]' $(EXTRA_PIP)

@@ -8,8 +8,8 @@ never raises because of what is *in* a file::
 
     from eventlog.reader import Filter, iter_events
 
-    for raw, event in iter_events("logs", filter=Filter(model="speedy.employee",
-                                                        object_id="42", since="1d")):
+    for raw, event in iter_events("logs", filter=Filter(model="speedy.employees",
+                                                         object_id="42", since="1d")):
         print(event["timestamp"], event["event"])
 
 Following the live file as it is written (``tail -f``), several hosts'
@@ -17,7 +17,7 @@ directories merged by time, and an object's events and rebuilt state::
 
     for raw, event in follow(["/mnt/web1/logs", "/mnt/web2/logs"], n=10):
         ...
-    state = state_at("logs", "speedy.employee", "42", at="2026-11-23T10:00Z")
+    state = state_at("logs", "speedy.employees", "42", at="2026-11-23T10:00Z")
     state.fields, state.deleted
 
 Problems with a line (not JSON, not an object, a torn final line, a file

@@ -18,7 +18,7 @@ from tests.helpers import make_line
 SUBCOMMAND_ARGS = [
     ["tail"],
     ["tail", "-f"],
-    ["history", "speedy.employee", "1"],
+    ["history", "speedy.employees", "1"],
     ["restore", "speedy.employee", "1", "--to", "1h", "--dry-run"],
     ["verify"],
     ["prune", "--older-than", "1", "--dry-run"],

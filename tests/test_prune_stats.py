@@ -83,7 +83,7 @@ def test_prune_deletes_rotated_files_older_than_the_cutoff(aged, pipe_stdin):
     for key, path in aged.items():
         assert path.exists() == (key not in gone), key
     assert out.splitlines()[-1].startswith("Deleted 3 file(s), ")
-    assert f"delete {aged['old']} (" in out
+    assert f"deleted {aged['old']} (" in out
 
 
 def test_prune_dry_run_deletes_nothing(aged, pipe_stdin):

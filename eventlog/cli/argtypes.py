@@ -9,6 +9,7 @@ message. (What argparse itself rejects, such as ``-n ten``, is reported by
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -17,10 +18,21 @@ from eventlog.cli.base import Failure
 from eventlog.cli.sanitize import one_line
 from eventlog.core.files import FILES
 
-__all__ = ["MAX_DAYS", "count", "days", "event_filter", "log_names", "object_ref", "time"]
+__all__ = [
+    "MAX_COUNT",
+    "MAX_DAYS",
+    "count",
+    "days",
+    "event_filter",
+    "log_names",
+    "object_ref",
+    "time",
+]
 
 MAX_DAYS: Final = 100_000
 """The largest ``--older-than``: beyond it the cut-off falls before year 1."""
+MAX_COUNT: Final = sys.maxsize
+"""The largest ``-n``: the most items a list or deque can hold."""
 
 
 def time(text: Any, option: str | None = None, hint: str = "") -> str:
@@ -51,11 +63,13 @@ def event_filter(options: Mapping[str, Any]) -> reader.Filter:
 
 
 def count(value: Any, option: str = "-n") -> int:
-    """A whole number >= 0 (an int, or its digits as a string)."""
+    """A whole number from 0 to :data:`MAX_COUNT` (an int, or its digits as a string)."""
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise Failure(f"{option} must be a whole number >= 0, not {value!r}")
+    if value > MAX_COUNT:
+        raise Failure(f"{option} must be at most {MAX_COUNT}, not {value!r}")
     return value
 
 

@@ -33,6 +33,7 @@ Colorize = Callable[[str, str], str]
 
 VALUE_WIDTH: Final = 80
 INDENT: Final = "    "
+_MESSAGE_WIDTH: Final = 1000  # a message is what an app.event says: cut late
 # Keys the pretty form shows in its own way, or leaves out as noise.
 _NOT_EXTRA: Final = frozenset(
     {
@@ -148,7 +149,7 @@ def _who(event: Mapping[str, Any]) -> str:
 def format_event(event: Mapping[str, Any], *, colorize: Colorize | None = None) -> str:
     """One event in the human form of ``tail``, without a final newline::
 
-        2026-11-23 10:15:00.123 INFO  model.updated  speedy.employee#42 "Bob"  actor=bob
+        2026-11-23 10:15:00.123 INFO  model.updated  speedy.employees#42 "Bob"  actor=bob
             name: "Bob" → "Robert"
 
     The first line holds the time (UTC, milliseconds), the level, the event
@@ -202,11 +203,12 @@ def format_history_event(
     Snapshots (creation, deletion) list every field; updates, bulk updates
     (this object's entry) and state transitions show ``field: old → new``;
     m2m events ``field: + [ids]`` / ``- [ids]`` / ``cleared``. Other events
-    take the form of ``tail``.
+    (an ``app.event`` sent with the object) show their message quoted, who,
+    and their other keys as ``key=value``.
     """
     name = str(event.get("event", "?"))
     if not (name.startswith("model.") or name == "state.changed"):
-        return format_event(event, colorize=colorize)
+        return _history_other(event, colorize)
     stamp = when(event.get("timestamp"))
     shown = clean(name)
     head = f"{stamp} {shown}"
@@ -244,6 +246,32 @@ def format_history_event(
         line = f"{INDENT}{clean(str(event.get('field', 'state')))}: "
         line += f"{value(event.get('source'))} → {value(event.get('target'))}"
         lines.append(f"{line}  ({clean(str(transition))})" if transition else line)
+    level = str(event.get("level", "info")).lower()
+    lines[0] = _colored(lines[0], len(stamp) + 1, len(shown), level, colorize)
+    return "\n".join(lines)
+
+
+def _history_other(event: Mapping[str, Any], colorize: Colorize | None) -> str:
+    """A timeline row of an event that is no state event: the object is the
+    timeline's own, so it is not repeated."""
+    stamp = when(event.get("timestamp"))
+    shown = clean(str(event.get("event", "?")))
+    parts = [f"{stamp} {shown}"]
+    if event.get("message") is not None:
+        parts.append(value(str(event["message"]), width=_MESSAGE_WIDTH))
+    who = _who(event)
+    if who:
+        parts.append(who)
+    parts.extend(
+        f"{clean(str(key))}={value(item)}"
+        for key, item in event.items()
+        if key not in _NOT_EXTRA and key != "reason"
+    )
+    lines = ["  ".join(parts)]
+    for key in ("exc_info", "stack_info"):
+        text = event.get(key)
+        if isinstance(text, str) and text:
+            lines.extend(INDENT + clean(row) for row in text.splitlines())
     level = str(event.get("level", "info")).lower()
     lines[0] = _colored(lines[0], len(stamp) + 1, len(shown), level, colorize)
     return "\n".join(lines)

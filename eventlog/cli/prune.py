@@ -61,15 +61,17 @@ def run(options: Mapping[str, Any], console: Console, defaults: Defaults) -> Non
         return
     total = sum(c.size for c in found)
     dry = bool(options.get("dry_run"))
-    if not dry and not options.get("yes"):
+    ask = not dry and not options.get("yes")
+    if ask:
         require_terminal("delete files")
-    for candidate in found:
-        verb = "would delete" if dry else "delete"
-        out(clean(f"{verb} {candidate.path} ({size(candidate.size)})"))
+    if dry or ask:
+        verb = "would delete" if dry else "to delete"
+        for candidate in found:
+            out(clean(f"{verb} {candidate.path} ({size(candidate.size)})"))
     if dry:
         out(f"Would delete {len(found)} file(s), {size(total)} (rotated before {cutoff})")
         return
-    if not options.get("yes"):
+    if ask:
         confirm(console, f"Delete {len(found)} file(s), {size(total)}?", "delete files")
     freed = 0
     for candidate in found:
@@ -77,4 +79,5 @@ def run(options: Mapping[str, Any], console: Console, defaults: Defaults) -> Non
             freed += delete(candidate)
         except OSError as exc:
             raise Failure(clean(f"cannot delete {candidate.path}: {exc.strerror or exc}")) from exc
+        out(clean(f"deleted {candidate.path} ({size(candidate.size)})"))
     out(f"Deleted {len(found)} file(s), {size(freed)} freed", style_func=console.style.SUCCESS)

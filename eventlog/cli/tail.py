@@ -51,7 +51,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="keep printing events as they are written, across rotations (Ctrl-C stops)",
     )
     parser.add_argument("--event", metavar="GLOB", help="event name glob, e.g. 'model.*'")
-    parser.add_argument("--model", metavar="LABEL", help="model label, e.g. speedy.employee")
+    parser.add_argument("--model", metavar="LABEL", help="model label, e.g. speedy.employees")
     parser.add_argument("--object-id", dest="object_id", metavar="ID", help="object pk")
     parser.add_argument("--actor", metavar="NAME", help="username, CLI or system")
     parser.add_argument("--since", metavar="TS", help="events at or after this time")

@@ -17,6 +17,9 @@ object (``eventlog.reader.object_events`` finds them) and read the
   ``field`` (known only from the first m2m event seen; tracked as changes);
 * ``state.changed``: ``field`` becomes ``target``.
 
+Any other event about the object (an ``app.event`` sent with it as
+``instance``, say) is no state event: it is neither applied nor counted.
+
 The state is *complete* once a snapshot was seen (creation or deletion, or
 a bulk creation or deletion with this object's values):
 before that only the fields some change named are known, which is what
@@ -27,11 +30,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from eventlog.core.keys import MASK, TRUNCATED_MARK
 
-__all__ = ["ObjectState", "apply", "replay"]
+__all__ = ["STATE_EVENTS", "ObjectState", "apply", "replay"]
+
+STATE_EVENTS: Final = frozenset(
+    {
+        "model.created",
+        "model.updated",
+        "model.deleted",
+        "model.bulk_created",
+        "model.bulk_updated",
+        "model.bulk_deleted",
+        "model.m2m_added",
+        "model.m2m_removed",
+        "model.m2m_cleared",
+        "state.changed",
+    }
+)
+"""The events that make an object's state: those :func:`apply` applies."""
 
 
 @dataclass(slots=True)
@@ -51,9 +70,9 @@ class ObjectState:
     complete: bool = False
     """A snapshot was seen, so ``fields`` holds every logged field."""
     events: int = 0
-    """How many events were applied."""
+    """How many state events (:data:`STATE_EVENTS`) were applied."""
     last: Mapping[str, Any] | None = None
-    """The last event applied."""
+    """The last state event applied."""
 
     def unfaithful(self) -> dict[str, str]:
         """Fields whose logged value is not the real one: ``{field: why}``."""
@@ -128,9 +147,11 @@ def _apply_snapshot(state: ObjectState, snapshot: Any) -> None:
 
 
 def apply(state: ObjectState, event: Mapping[str, Any]) -> None:
-    """Apply one event about the object to ``state`` (others are counted but
-    change nothing)."""
+    """Apply one event about the object to ``state``; one that is not in
+    :data:`STATE_EVENTS` leaves it as it is, uncounted."""
     name = event.get("event")
+    if name not in STATE_EVENTS:
+        return
     state.events += 1
     state.last = event
     if name == "model.created":
