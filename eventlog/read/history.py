@@ -119,7 +119,8 @@ def _truncated(value: Any) -> bool:
 def _ids(value: Any) -> list[str]:
     if not isinstance(value, list):
         return []
-    return [str(v) for v in value]
+    # The marker that ends a list cut to fit the line cap is not an id.
+    return [str(v) for v in value if not (isinstance(v, str) and TRUNCATED_MARK in v)]
 
 
 def _own_changes(event: Mapping[str, Any], object_id: str) -> Mapping[str, Any] | None:

@@ -130,7 +130,19 @@ def _cli() -> Mapping[str, str]:
         command = os.path.basename(os.path.dirname(argv[0])) or "python"
     else:
         command = program or "python"
-    return {"actor": "CLI", "ip": "CLI", "os_user": os_user, "command": command}
+    return {"actor": "CLI", "ip": "CLI", "os_user": _os_text(os_user), "command": _os_text(command)}
+
+
+def _os_text(value: str) -> str:
+    """``value`` (from the environment or ``argv``, where bytes that are not
+    UTF-8 arrive as surrogate escapes) as valid text, U+FFFD for each bad
+    byte: done once here, so every line of such a process still takes
+    orjson's fast path."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return os.fsencode(value).decode("utf-8", "replace")
+    return value
 
 
 def _in_event_loop() -> bool:

@@ -9,7 +9,8 @@
   views) into plain ones, masked inside.
 * :func:`render` serializes with orjson and keeps the line under the cap by
   truncating the largest values with an explicit marker, so a line is never
-  split and always parses.
+  split and always parses; a string orjson refuses (a lone surrogate) costs
+  only itself, repaired with U+FFFD.
 """
 
 from __future__ import annotations
@@ -242,71 +243,199 @@ def _dumps(data: Mapping[str, Any]) -> bytes:
     try:
         return orjson.dumps(data, default=json_default, option=OPTIONS)
     except (TypeError, orjson.JSONEncodeError):
-        # Integers beyond 64 bits, recursion limits, keys orjson cannot coerce:
-        # rebuild the tree from plain types and try once more.
-        return orjson.dumps(_plain(data, 0), default=json_default, option=OPTIONS)
+        # Integers beyond 64 bits, recursion limits, keys orjson cannot coerce,
+        # lone surrogates (from surrogateescape'd OS strings, json.loads of
+        # "\ud800"): rebuild the tree from plain, repaired types once more.
+        return orjson.dumps(_plain(data, 0), option=OPTIONS)
+
+
+def _text(value: str) -> str:
+    """``value`` with each lone surrogate replaced by U+FFFD (a high and low
+    pair, as a UTF-16 decoder leaves it, becomes the character it encodes)."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return value
 
 
 def _plain(value: Any, depth: int) -> Any:
-    if depth > 64:
-        return str(value)
+    """A tree of JSON-native values only (through :func:`json_default`), its
+    strings and keys repaired, its integers within 64 bits."""
+    if depth > MAX_DEPTH:
+        return _text(safe_str(value))
+    if isinstance(value, str):
+        return _text(value)
     if isinstance(value, Mapping):
-        return {str(k): _plain(v, depth + 1) for k, v in value.items()}
+        return {_text(safe_str(k)): _plain(v, depth + 1) for k, v in value.items()}
     if isinstance(value, set | frozenset):
         value = sorted(value, key=str)
     if isinstance(value, list | tuple):
         return [_plain(v, depth + 1) for v in value]
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value if -(2**63) <= value < 2**64 else str(value)
-    return value  # orjson-native, or handled by json_default
+    if isinstance(value, bool | float) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value) if -(2**63) <= value < 2**64 else str(value)
+    if isinstance(value, dt.date | dt.time | UUID) and not dataclasses.is_dataclass(value):
+        return value
+    return _plain(json_default(value), depth + 1)
 
 
-def _largest(data: dict[str, Any]) -> tuple[dict[Any, Any] | list[Any], Any, int] | None:
-    """The container, key and serialized size of the largest shrinkable value."""
-    best: tuple[dict[Any, Any] | list[Any], Any, int] | None = None
-    stack: list[tuple[dict[Any, Any] | list[Any], bool]] = [(data, True)]
+# Room a cut value's marker takes (with its digits).
+_MARK_ROOM: Final = len(TRUNCATED.format(10**9).encode())
+# A string is cut to no fewer bytes than this: a prefix still tells what it was.
+_MIN_KEEP: Final = 32
+_CONTEXT: Final = frozenset(
+    {"request_id", "actor", "actor_id", "ip", "user_agent", "os_user", "command", "reason"}
+)
+# Keys of the line the truncation never drops.
+_KEPT: Final = ENVELOPE | _CONTEXT | {"truncated", "truncated_keys"}
+
+
+def _leaves(data: dict[str, Any]) -> list[tuple[dict[Any, Any] | list[Any], Any]]:
+    """The (container, key) of every string value, at any depth, out of the envelope."""
+    found: list[tuple[dict[Any, Any] | list[Any], Any]] = []
+    stack: list[dict[Any, Any] | list[Any]] = [data]
     while stack:
-        container, top = stack.pop()
+        container = stack.pop()
         pairs = container.items() if isinstance(container, dict) else enumerate(container)
         for key, value in pairs:
-            if top and key in ENVELOPE:
+            if container is data and key in ENVELOPE:
                 continue
-            size = len(_dumps({"v": value}))
-            if best is None or size > best[2]:
-                best = (container, key, size)
-            if isinstance(value, dict | list) and size > 64:
-                stack.append((value, False))
-    return best
+            if isinstance(value, str):
+                found.append((container, key))
+            elif isinstance(value, dict | list):
+                stack.append(value)
+    return found
+
+
+def _cut(text: str, size: int, cuts: dict[int, int]) -> str:
+    """``text`` cut to a prefix with the marker, about ``size`` bytes once
+    serialized; ``cuts`` remembers the bytes an earlier round already cut."""
+    before = cuts.pop(id(text), None)
+    raw = text.encode()
+    if before is not None:  # already cut: cut its prefix further
+        raw = raw[: len(raw) - len(TRUNCATED.format(before).encode())]
+    else:
+        before = 0
+    escaped = len(orjson.dumps(raw.decode())) - 2
+    # Escapes make a serialized byte cost less than a raw one: keep the ratio.
+    keep = max(0, size - 2 - _MARK_ROOM) * len(raw) // max(1, escaped)
+    keep = min(keep, len(raw) - 1)  # each round shortens the value
+    prefix = raw[: max(0, keep)].decode("utf-8", "ignore")
+    dropped = before + len(raw) - len(prefix.encode())
+    out = prefix + TRUNCATED.format(dropped)
+    cuts[id(out)] = dropped
+    return out
+
+
+def _cut_strings(data: dict[str, Any], excess: int, cuts: dict[int, int]) -> bool:
+    """Cut the largest strings to one common size, enough to save ``excess``
+    bytes (water-filling: a short value next to a huge one is left whole)."""
+    sized = []
+    for container, key in _leaves(data):
+        text = container[key]
+        size = len(orjson.dumps(text))
+        if size > _MIN_KEEP + _MARK_ROOM:
+            sized.append((size, container, key))
+    if not sized:
+        return False
+    sized.sort(key=lambda item: item[0], reverse=True)
+    floor = _MIN_KEEP + _MARK_ROOM
+    level = floor
+    total = 0
+    for count, (size, _c, _k) in enumerate(sized, 1):
+        total += size
+        nxt = sized[count][0] if count < len(sized) else floor
+        # Cutting the first ``count`` strings to ``level`` saves total - count * level.
+        level = max(floor, (total - excess) // count)
+        if level >= nxt:
+            break
+    changed = False
+    for size, container, key in sized:
+        if size <= level:
+            break
+        container[key] = _cut(container[key], level, cuts)
+        changed = True
+    return changed
+
+
+def _cut_lists(data: dict[str, Any], excess: int, cuts: dict[int, int]) -> bool:
+    """Cut the tails of the largest lists, each replaced by one marker element."""
+    lists: list[tuple[int, list[Any]]] = []
+    stack: list[Any] = [v for k, v in data.items() if k not in ENVELOPE]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+            if len(value) > 1:
+                lists.append((len(orjson.dumps(value)), value))
+    lists.sort(key=lambda item: item[0], reverse=True)
+    changed = False
+    for _size, items in lists:
+        if excess <= 0:
+            break
+        before = 0
+        if items and isinstance(items[-1], str) and id(items[-1]) in cuts:
+            before = cuts.pop(id(items.pop()))
+        dropped = 0
+        while len(items) > 1 and dropped < excess + _MARK_ROOM:
+            dropped += len(orjson.dumps(items.pop())) + 1
+        if dropped:
+            marker = TRUNCATED.format(before + dropped)
+            cuts[id(marker)] = before + dropped
+            items.append(marker)
+            excess -= dropped - _MARK_ROOM
+            changed = True
+    return changed
+
+
+def _drop_keys(data: dict[str, Any], excess: int, cuts: dict[int, int]) -> bool:
+    """Drop top-level keys, last first, out of the envelope and the context,
+    into the ``truncated_keys`` count."""
+    changed = False
+    for key in reversed(list(data)):
+        if excess <= 0:
+            break
+        if key in _KEPT:
+            continue
+        excess -= len(orjson.dumps({key: data.pop(key)})) - 1
+        data["truncated_keys"] = data.get("truncated_keys", 0) + 1
+        changed = True
+    return changed
 
 
 def render(event: Mapping[str, Any], cap: int) -> bytes:
     """Serialize ``event`` to one JSON object of at most ``cap`` bytes.
 
-    Over the cap, the largest values (strings, or whole lists and objects,
-    at any depth) are cut to a prefix ending in ``…[truncated N bytes]`` until
-    the line fits, and ``"truncated": true`` is added. The envelope keys are
-    never cut; if they alone exceed the cap, only they are kept.
+    Over the cap ``"truncated": true`` is added and, until the line fits:
+    the largest strings at any depth are cut to a common size, each to a
+    prefix ending in ``…[truncated N bytes]`` (every key of every object is
+    kept, so ``changes`` keeps both ``old`` and ``new``); then the tails of
+    the largest lists, replaced by one such marker element; then, last
+    first, top-level keys other than the envelope and the context, counted
+    in ``"truncated_keys"``. The envelope is never cut; if it and the
+    context alone exceed the cap, only the envelope is kept.
     """
     data = _dumps(event)
     if len(data) <= cap:
         return data
     work: dict[str, Any] = orjson.loads(data)
     work["truncated"] = True
-    for _ in range(200):
-        data = _dumps(work)
-        excess = len(data) - cap
-        if excess <= 0:
-            return data
-        found = _largest(work)
-        if found is None or found[2] <= 16:
-            break
-        container, key, _size = found
-        value = container[key]
-        text = value if isinstance(value, str) else _dumps({"v": value})[5:-1].decode()
-        raw = text.encode()
-        keep = max(0, len(raw) - excess - 40)
-        container[key] = raw[:keep].decode("utf-8", "ignore") + TRUNCATED.format(len(raw) - keep)
-    # Thousands of tiny keys: keep the envelope (short by construction).
-    envelope = {k: event[k] for k in event if k in ENVELOPE}
+    cuts: dict[int, int] = {}
+    data = _dumps(work)
+    for step in (_cut_strings, _cut_lists, _drop_keys):
+        for _ in range(8):
+            excess = len(data) - cap
+            if excess <= 0:
+                return data
+            if not step(work, excess, cuts):
+                break
+            data = _dumps(work)
+    if len(data) <= cap:
+        return data
+    envelope = {k: work[k] for k in work if k in ENVELOPE}
     envelope["truncated"] = True
     return _dumps(envelope)
