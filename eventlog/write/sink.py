@@ -165,7 +165,8 @@ class FileSink:
         self._syncer: PeriodicSync | None = None
         self._pruned_at_start = False
         self._pending_report: str | None = None
-        self._compressor: threading.Thread | None = None
+        # Every compression still running: a later one can finish first.
+        self._compressors: list[threading.Thread] = []
         # Size rotation only: time rotation reads the file's mtime per line,
         # and with external rotation renames come from elsewhere.
         self._generation = (
@@ -213,7 +214,7 @@ class FileSink:
             self._generation.close()
         self._backlog.clear()
         self._backlog_size = 0
-        self._compressor = None
+        self._compressors = []
         self._syncer = None
         self.stats = SinkStats()
         self._new_stream()
@@ -571,12 +572,11 @@ class FileSink:
             thread.start()
         except RuntimeError:  # interpreter shutting down: the next rotation compresses it
             return
-        self._compressor = thread
+        self._compressors = [t for t in self._compressors if t.is_alive()] + [thread]
 
     def wait(self) -> None:
-        """Wait for a background compression to finish (tests, shutdown)."""
-        thread = self._compressor
-        if thread is not None:
+        """Wait for every background compression to finish (tests, shutdown)."""
+        for thread in list(self._compressors):
             thread.join()
 
     def close(self) -> None:
