@@ -45,7 +45,7 @@ def test_a_snapshot_holds_the_stored_values_not_the_assigned_strings(eventlog_di
         vaccinated="0",
         price="1.5",
         born="2017-01-11",
-        seen="2017-01-11T00:00:00Z",
+        seen="2017-01-11 10:00:00+01:00",
         tag="12345678123456781234567812345678",
         keeper_id=str(keeper.pk),
     )
@@ -56,7 +56,7 @@ def test_a_snapshot_holds_the_stored_values_not_the_assigned_strings(eventlog_di
     assert snap["vaccinated"] is False
     assert snap["price"] == "1.50"
     assert snap["born"] == "2017-01-11"
-    assert snap["seen"] == "2017-01-11T00:00:00.000000Z"
+    assert snap["seen"] == "2017-01-11T09:00:00Z"
     assert snap["tag"] == "12345678-1234-5678-1234-567812345678"
     assert snap["keeper"] == str(keeper.pk)
 
