@@ -443,7 +443,9 @@ def test_superuser_forcing_active_clears_failed_logins(client, eventlog_dir):
     )
 
 
-def test_a_successful_login_resets_the_counter_through_a_logged_save(client, settings, eventlog_dir):
+def test_a_successful_login_resets_the_counter_through_a_logged_save(
+    client, settings, eventlog_dir
+):
     """The reset is logged, so the history, the row and restore agree."""
     from eventlog import reader
     from eventlog.write import pipeline as _pipeline
@@ -470,6 +472,8 @@ def test_restore_of_the_state_field_logs_state_changed(eventlog_dir):
 
     from django.core.management import call_command
 
+    from eventlog.write import pipeline as _pipeline
+
     user = _user()
     account = UserFSM.objects.get(user=user)
     apply_transition(account, "activate")
@@ -486,6 +490,7 @@ def test_restore_of_the_state_field_logs_state_changed(eventlog_dir):
         stdout=io.StringIO(),
         stderr=io.StringIO(),
     )
+    _pipeline.flush()
     assert _state(account) == AccountState.ACTIVE
     *_, line = _changes(eventlog_dir)
     assert (line["source"], line["target"], line["transition"]) == (
