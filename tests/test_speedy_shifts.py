@@ -253,8 +253,12 @@ def test_the_tutorial_calls_work_as_written(eventlog_dir):
     shift = Shifts.objects.get(pk=shift.pk)
     assert (shift.shift_date, shift.total_hours) == (timezone.localdate(), 8)
     assert shift.wage_bonus == Decimal("50.00")
-    created = [line for line in read(eventlog_dir, event="model.created")]
-    snaps = {line["model"]: line["snapshot"] for line in created if line["object_id"] in {str(employee.pk), str(shift.pk)}}
+    created = read(eventlog_dir, event="model.created")
+    snaps = {
+        line["model"]: line["snapshot"]
+        for line in created
+        if line["object_id"] in {str(employee.pk), str(shift.pk)}
+    }
     assert snaps["speedy.employees"]["date_of_birth"] is None
     assert snaps["speedy.shifts"]["wage_bonus"] == "50.00"
     assert snaps["speedy.shifts"]["shift_date"] == timezone.localdate().isoformat()
