@@ -5,10 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django_fsm import FSMField, transition
 
 MAX_PER_SHIFT = 3
+MIN_AGE, MAX_AGE = 14, 120
 
 
 class Employees(models.Model):
@@ -17,8 +20,10 @@ class Employees(models.Model):
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     address = models.CharField(max_length=255, blank=True, default="")
-    age = models.PositiveSmallIntegerField()
-    date_of_birth = models.DateField()
+    age = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(MIN_AGE), MaxValueValidator(MAX_AGE)]
+    )
+    date_of_birth = models.DateField(null=True, blank=True)
 
     class Meta:
         verbose_name = "employee"
@@ -34,9 +39,9 @@ class Shifts(models.Model):
     employees_shift = models.ManyToManyField(
         Employees, through="ShiftsEmployees", related_name="shifts", blank=True
     )
-    wage_bonus = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0.00"))
+    wage_bonus = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("50.00"))
     total_hours = models.PositiveSmallIntegerField(default=8)
-    shift_date = models.DateField(db_index=True)
+    shift_date = models.DateField(db_index=True, default=timezone.localdate)
 
     class Meta:
         verbose_name = "shift"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
@@ -103,9 +102,14 @@ def test_logging(request: HttpRequest) -> JsonResponse:
 
 
 @require_POST
-@login_required
 def account_transition(request: HttpRequest, name: str) -> JsonResponse:
-    """The signed-in user runs ``activate`` or ``deactivate`` on their own account."""
+    """The signed-in user runs ``activate`` or ``deactivate`` on their own account.
+
+    An anonymous request is a JSON 403, like the other refusals: the demo
+    serves no login page to redirect to, and a 401 would owe a
+    ``WWW-Authenticate`` challenge that session sign-in does not have."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "authentication required"}, status=403)
     if name not in SELF_SERVICE:
         return JsonResponse({"error": f"not allowed: {name}"}, status=403)
     account = account_of(request.user)

@@ -289,11 +289,14 @@ def test_self_service_deactivate(client, eventlog_dir):
 
 
 def test_self_service_needs_login_and_post(client, eventlog_dir):
-    """Anonymous visitors are redirected to the login page; GET is not allowed."""
+    """Anonymous visitors get a JSON 403 like the view's other refusals (the
+    demo serves no login page to redirect to); GET is not allowed."""
     user = _user()
     response = client.post("/account/activate/")
-    assert response.status_code == 302
-    assert "login" in response["Location"]
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"error": "authentication required"}
+    assert client.post("/account/explode/").status_code == 403
     client.force_login(user)
     assert client.get("/account/activate/").status_code == 405
     assert UserFSM.objects.get(user=user).current_state == AccountState.INVITED
@@ -438,3 +441,62 @@ def test_superuser_forcing_active_clears_failed_logins(client, eventlog_dir):
         "active",
         "admin_override",
     )
+
+
+def test_a_successful_login_resets_the_counter_through_a_logged_save(
+    client, settings, eventlog_dir
+):
+    """The reset is logged, so the history, the row and restore agree."""
+    from eventlog import reader
+    from eventlog.write import pipeline as _pipeline
+
+    user = _user()
+    account = UserFSM.objects.get(user=user)
+    apply_transition(account, "activate")
+    for _ in range(2):
+        assert authenticate(request=None, username="alice", password="wrong") is None
+    assert client.login(username="alice", password=PASSWORD)
+    assert UserFSM.objects.get(pk=account.pk).failed_logins == 0
+    _pipeline.flush()
+    state = reader.state_at(eventlog_dir, "speedy.userfsm", str(account.pk))
+    assert state.fields["failed_logins"] == 0
+    last = read(eventlog_dir, event="model.updated")[-1]
+    assert last["changes"] == {"failed_logins": {"old": 2, "new": 0}}
+
+
+def test_restore_of_the_state_field_logs_state_changed(eventlog_dir):
+    """A restore that moves current_state writes a state.changed line:
+    transition "admin_override" (it bypasses the machine), with the restore reason."""
+    import io
+
+    from django.core.management import call_command
+
+    from eventlog.write import pipeline as _pipeline
+
+    user = _user()
+    account = UserFSM.objects.get(user=user)
+    apply_transition(account, "activate")
+    apply_transition(account, "lock")
+    activated = read(eventlog_dir, event="model.updated")[0]
+    call_command(
+        "eventlog",
+        "restore",
+        "speedy.userfsm",
+        str(account.pk),
+        "--to",
+        activated["event_id"],
+        "--yes",
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+    _pipeline.flush()
+    assert _state(account) == AccountState.ACTIVE
+    *_, line = _changes(eventlog_dir)
+    assert (line["source"], line["target"], line["transition"]) == (
+        "locked",
+        "active",
+        "admin_override",
+    )
+    assert line["field"] == "current_state"
+    assert line["reason"] == f"restore to {activated['timestamp']}"
+    assert line["actor"] == "CLI"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -239,3 +240,25 @@ def test_actor_outside_requests_is_cli(eventlog_dir):
         assert "request_id" not in line
         assert "actor_id" not in line
         assert "user_agent" not in line
+
+
+def test_the_tutorial_calls_work_as_written(eventlog_dir):
+    """The tutorial creates an employee without a date of birth and a shift
+    with no arguments: today's date, 8 hours, a wage bonus of 50.00."""
+    employee = Employees.objects.create(
+        first_name="Ann", last_name="Lee", address="1 Main Street", age=30
+    )
+    assert Employees.objects.get(pk=employee.pk).date_of_birth is None
+    shift = Shifts.objects.create()
+    shift = Shifts.objects.get(pk=shift.pk)
+    assert (shift.shift_date, shift.total_hours) == (timezone.localdate(), 8)
+    assert shift.wage_bonus == Decimal("50.00")
+    created = read(eventlog_dir, event="model.created")
+    snaps = {
+        line["model"]: line["snapshot"]
+        for line in created
+        if line["object_id"] in {str(employee.pk), str(shift.pk)}
+    }
+    assert snaps["speedy.employees"]["date_of_birth"] is None
+    assert snaps["speedy.shifts"]["wage_bonus"] == "50.00"
+    assert snaps["speedy.shifts"]["shift_date"] == timezone.localdate().isoformat()

@@ -229,3 +229,14 @@ def test_a_failed_shift_assignment_leaves_no_unassigned_employee(
     assert client.get(url).status_code == 500
     assert Employees.objects.count() == 0
     assert read(eventlog_dir) == []
+
+
+@pytest.mark.parametrize("age", ["99999", "200", "-1", "3"])
+@pytest.mark.parametrize("url", URLS)
+def test_an_implausible_age_is_refused(client, eventlog_dir, url, age):
+    """An age no employee has is a 400 with the field named; nothing is created."""
+    response = client.get(url, {"age": age})
+    assert response.status_code == 400
+    assert "age" in response.json()["error"]
+    assert not Employees.objects.exists()
+    assert read(eventlog_dir, event="model.created") == []

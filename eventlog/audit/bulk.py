@@ -154,7 +154,7 @@ class AuditedQuerySetMixin(_Base):
                     diff = receivers.changes(reg, previous or {}, new)
                     state.set_baseline(obj, new)
                     state.remember(obj, self.db, previous)
-                    if diff:
+                    if receivers.counts(reg, diff):
                         per[str(obj.pk)] = diff
                 if per:
                     _emit_bulk(
@@ -225,7 +225,7 @@ class AuditedQuerySetMixin(_Base):
         per = {}
         for pk, old in before.items():
             diff = receivers.changes(reg, old, after.get(pk, {}))
-            if diff:
+            if receivers.counts(reg, diff):
                 per[pk] = diff
         if per:
             _emit_bulk("model.bulk_updated", reg, sorted(per, key=receivers.id_order), per, self.db)

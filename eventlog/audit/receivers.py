@@ -26,12 +26,17 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable
 from contextvars import ContextVar
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, Final
 
 from django.apps import apps
-from django.db.models import Field, ManyToManyField, Model, signals
+from django.conf import settings
+from django.db import models
+from django.db.models import DateTimeField, Field, ManyToManyField, Model, signals
 from django.db.models.fields.files import FieldFile
 from django.db.models.signals import class_prepared
+from django.utils import timezone
 
 from eventlog.audit import registry as _registry
 from eventlog.audit import state
@@ -47,10 +52,12 @@ __all__ = [
     "collecting_deletes",
     "connect",
     "connect_m2m",
+    "counts",
     "current_values",
     "emit_deleted",
     "id_order",
     "snapshot",
+    "stored",
 ]
 
 # Set by the bulk helpers' delete(): post_delete appends (instance, snapshot)
@@ -73,6 +80,56 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# Django's own field classes (not subclasses, whose to_python may differ) and
+# the type each stores: a value of exactly that type is already as stored, and
+# needs no to_python (a create converts every field).
+_NATIVE: Final[dict[type[Field[Any, Any]], type]] = {
+    **dict.fromkeys(
+        (
+            models.AutoField,
+            models.BigAutoField,
+            models.SmallAutoField,
+            models.IntegerField,
+            models.BigIntegerField,
+            models.SmallIntegerField,
+            models.PositiveIntegerField,
+            models.PositiveBigIntegerField,
+            models.PositiveSmallIntegerField,
+        ),
+        int,
+    ),
+    **dict.fromkeys((models.CharField, models.TextField, models.EmailField, models.SlugField), str),
+    models.BooleanField: bool,
+    models.FloatField: float,
+    models.DateField: date,
+}
+
+
+def stored(f: Field[Any, Any], value: Any) -> Any:
+    """``value`` as ``f`` stores it, in the form the database returns it
+    (``"42"`` assigned to an ``IntegerField`` is ``42``, ``"1.5"`` to a
+    ``DecimalField(decimal_places=2)`` is ``Decimal("1.50")``, a datetime
+    is made aware as Django's save does, in UTC). A value the field rejects
+    stays as it was: converting never raises into the save (the save itself
+    decides, and ``restore`` refuses such a value)."""
+    if value is None or _NATIVE.get(type(f)) is type(value):
+        return value
+    value = _plain(value)
+    try:
+        python = f.to_python(value)
+        if isinstance(python, Decimal):
+            places = getattr(f, "decimal_places", None)
+            if places is not None and python.is_finite():
+                python = python.quantize(Decimal(1).scaleb(-places), context=f.context)  # type: ignore[attr-defined]
+        elif isinstance(python, datetime) and isinstance(f, DateTimeField) and settings.USE_TZ:
+            if timezone.is_naive(python):
+                python = timezone.make_aware(python, timezone.get_default_timezone())
+            python = python.astimezone(UTC)
+    except Exception:
+        return value
+    return _plain(python)
+
+
 def current_values(reg: Registration, instance: Model) -> dict[str, Any]:
     """``{attname: value}`` of the tracked fields loaded on ``instance``
     (deferred fields are left out: reading them would cost a query)."""
@@ -81,11 +138,13 @@ def current_values(reg: Registration, instance: Model) -> dict[str, Any]:
 
 
 def snapshot(reg: Registration, values: dict[str, Any]) -> dict[str, Any]:
-    """``{field name: value}`` with masked fields as ``"***"``."""
+    """``{field name: stored value}`` with masked fields as ``"***"``."""
     out: dict[str, Any] = {}
     for f in reg.fields:
         if f.attname in values:
-            out[f.name] = MASK if f.name in reg.masked else _frozen(reg, f, values[f.attname])
+            out[f.name] = (
+                MASK if f.name in reg.masked else _frozen(reg, f, stored(f, values[f.attname]))
+            )
     return out
 
 
@@ -96,21 +155,13 @@ def _frozen(reg: Registration, f: Field[Any, Any], value: Any) -> Any:
     return copy.deepcopy(value) if f.attname in reg.mutable else value
 
 
-def _differs(f: Field[Any, Any], old: Any, new: Any) -> bool:
-    if old == new:
-        return False
-    try:  # "1.50" assigned to a DecimalField that loaded Decimal("1.5"), etc.
-        return bool(f.to_python(new) != f.to_python(old))
-    except Exception:
-        return True
-
-
 def changes(
     reg: Registration, old: dict[str, Any], new: dict[str, Any]
 ) -> dict[str, dict[str, Any]]:
     """``{field name: {"old": .., "new": ..}}`` of the fields in ``new`` whose
-    value differs; masked fields show as changed with ``"***"`` values. A
-    field whose old value is unknown is reported with ``"old": null``."""
+    stored value differs, old and new as stored (see :func:`stored`); masked
+    fields show as changed with ``"***"`` values. A field whose old value is
+    unknown is reported with ``"old": null``."""
     out: dict[str, dict[str, Any]] = {}
     for f in reg.fields:
         name = f.attname
@@ -118,14 +169,24 @@ def changes(
             continue
         before = _plain(old.get(name))
         after = new[name]
-        if name in old and not _differs(f, before, after):
-            continue
+        known = name in old
+        if known and before == after:
+            continue  # the common case pays no conversion
+        before, after = stored(f, before), stored(f, after)
+        if known and before == after:
+            continue  # "1.50" assigned where Decimal("1.5") was loaded, etc.
         out[f.name] = (
             dict(MASKED_CHANGE)
             if f.name in reg.masked
             else {"old": _frozen(reg, f, before), "new": _frozen(reg, f, after)}
         )
     return out
+
+
+def counts(reg: Registration, diff: dict[str, dict[str, Any]]) -> bool:
+    """Whether ``diff`` is a change worth a line: not empty, and not only
+    ``auto_now`` timestamps (which move on every save, changed or not)."""
+    return bool(diff) and not reg.auto_now.issuperset(diff)
 
 
 def on_pre_save(sender: type[Model], instance: Model, raw: bool, using: str, **_: Any) -> None:
@@ -185,7 +246,7 @@ def on_post_save(
         else:
             diff = changes(reg, previous or {}, new)
             state.set_baseline(instance, new)
-            if not diff:
+            if not counts(reg, diff):
                 return
             fields = {"changes": diff}
             event = "model.updated"

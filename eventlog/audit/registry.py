@@ -65,6 +65,8 @@ class Registration:
     fields: tuple[Field[Any, Any], ...] = ()
     masked: frozenset[str] = frozenset()
     mutable: frozenset[str] = frozenset()
+    auto_now: frozenset[str] = frozenset()
+    """Names of the tracked ``auto_now`` fields: a save changing only these logs nothing."""
     m2m: tuple[ManyToManyField[Any, Any], ...] = ()
     secret_pk: bool = False
     """The primary key is masked: lines name the object as ``"***"``."""
@@ -105,6 +107,7 @@ class Registration:
         self.mutable = frozenset(
             f.attname for f in tracked if f.get_internal_type() in MUTABLE_TYPES
         )
+        self.auto_now = frozenset(f.name for f in tracked if getattr(f, "auto_now", False))
         self.m2m = tuple(
             f
             for f in opts.many_to_many

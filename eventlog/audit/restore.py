@@ -6,6 +6,12 @@ writes it in a transaction, bound to ``reason="restore to <ts>"`` so the
 save is logged like any other change (``model.updated``, or
 ``model.created`` for a row recreated from its snapshot).
 
+A restore that changes a django-fsm state field (an ``FSMFieldMixin``
+field) of an existing row also sends :data:`eventlog.signals.state_changed`
+with ``transition="admin_override"``: it bypasses the state machine, as the
+admin's forced override does, and its line carries the restore reason. A row
+recreated from its snapshot is a ``model.created``, not a transition.
+
 Refused (:class:`CannotRestore`, one line each): a state without a snapshot
 (the files of its creation were pruned), masked (``"***"``) or truncated
 values, model fields the log never had (excluded from logging, or added
@@ -15,6 +21,7 @@ a target time at which the row did not exist.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +29,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, router, transaction
 
 from eventlog.read.history import ObjectState
+from eventlog.signals import state_changed
 from eventlog.write.context import context
 
 __all__ = ["CannotRestore", "Change", "Plan", "apply", "plan"]
@@ -173,6 +181,7 @@ def apply(restore: Plan) -> models.Model:
             obj.pk = restore.pk
             obj.save(force_insert=True)
             return obj
+        sources = [(f, f.value_from_object(obj)) for f in _state_fields(model)]
         changed = []
         for f in _fields(model):
             value = restore.values[f.attname]
@@ -181,4 +190,25 @@ def apply(restore: Plan) -> models.Model:
                 changed.append(f.name)
         if changed:
             obj.save(update_fields=changed)
+            for f, source in sources:
+                target = restore.values[f.attname]
+                if source != target:
+                    state_changed.send(
+                        sender=model,
+                        instance=obj,
+                        field=f.name,
+                        source=source,
+                        target=target,
+                        transition="admin_override",
+                    )
         return obj
+
+
+def _state_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
+    """The model's django-fsm state fields (none when django-fsm is not loaded:
+    a model with such a field has imported it)."""
+    fsm = sys.modules.get("django_fsm")
+    mixin = getattr(fsm, "FSMFieldMixin", None)
+    if not isinstance(mixin, type):
+        return []
+    return [f for f in _fields(model) if isinstance(f, mixin)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model, user_logged_in, user_login_failed
+from django.db import transaction
 from django.db.models.signals import post_save
 from django_fsm.signals import post_transition
 
@@ -55,8 +56,13 @@ def count_failed_login(
 
 
 def reset_failed_logins(sender: Any, user: Any, **kwargs: Any) -> None:
-    """A successful login clears the failed-login count."""
-    UserFSM.objects.filter(user=user, failed_logins__gt=0).update(failed_logins=0)
+    """A successful login clears the failed-login count, through a save: a
+    plain ``QuerySet.update()`` sends no signal, so the log would still hold
+    the old count."""
+    with transaction.atomic():
+        for account in UserFSM.objects.select_for_update().filter(user=user, failed_logins__gt=0):
+            account.failed_logins = 0
+            account.save(update_fields=["failed_logins"])
 
 
 def connect() -> None:

@@ -122,6 +122,18 @@ class Bulky(models.Model):
         return self.name
 
 
+@eventlog.register
+class Stamped(models.Model):
+    """``auto_now`` and ``auto_now_add`` timestamps, and the audited manager."""
+
+    name = models.CharField(max_length=20)
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+    touched = models.DateField(auto_now=True)
+
+    objects = AuditedManager()
+
+
 class Plain(models.Model):
     """Not registered: never logged, even through the audited manager."""
 
