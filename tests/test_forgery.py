@@ -25,7 +25,7 @@ from eventlog.signals import event_signal
 from eventlog.write import pipeline as _pipeline
 from eventlog.write.sink import FileSink
 from speedy.models import Employees
-from tests.helpers import all_lines, child_env, run_writers
+from tests.helpers import all_lines, child_env, read, run_writers
 
 KEY = "s3cret"
 
@@ -328,3 +328,47 @@ def test_ordinary_names_still_pass(eventlog_dir):
         "statechanged",
     ]
     assert not any("reserved_event" in line for line in lines)
+
+
+def test_state_changed_cannot_forge_another_field_or_object(eventlog_dir, transactional_db):
+    """``state_changed`` is public: a send naming a field that does not hold
+    the target, or other model/object_id keys, must not change the state
+    history rebuilds (the line is written, as app.event or with the keys
+    moved under extra)."""
+    import datetime as dt
+
+    from eventlog.reader import state_at
+    from eventlog.signals import state_changed
+    from speedy.models import Employees
+
+    real = Employees.objects.create(
+        first_name="Real", last_name="L", age=30, date_of_birth=dt.date(1990, 1, 1)
+    )
+    other = Employees.objects.create(first_name="Other", last_name="O", age=40)
+    state_changed.send(
+        sender=Employees,
+        instance=real,
+        field="first_name",
+        source="Real",
+        target="Forged",
+        transition="x",
+    )
+    state_changed.send(
+        sender=Employees,
+        instance=real,
+        field="first_name",
+        source="X",
+        target="Real",
+        transition="x",
+        model="speedy.employees",
+        object_id=str(other.pk),
+    )
+    assert state_at(eventlog_dir, "speedy.employees", str(real.pk)).fields["first_name"] == "Real"
+    assert state_at(eventlog_dir, "speedy.employees", str(other.pk)).fields["first_name"] == "Other"
+    lines = [
+        e for e in read(eventlog_dir) if e.get("reserved_event") or e["event"] == "state.changed"
+    ]
+    assert [e["event"] for e in lines] == ["app.event", "state.changed"]
+    assert lines[0]["reserved_event"] == "state.changed"
+    assert lines[1]["object_id"] == str(real.pk)
+    assert lines[1]["extra"] == {"model": "speedy.employees", "object_id": str(other.pk)}

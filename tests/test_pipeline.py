@@ -339,9 +339,9 @@ def test_state_changed_signal_logs_state_changed_at_commit(eventlog_dir, django_
         state_changed.send(
             sender=type(user),
             instance=user,
-            field="status",
-            source="a",
-            target="b",
+            field="is_active",
+            source=False,
+            target=True,
             transition="go",
             note="why",
         )
@@ -354,9 +354,9 @@ def test_state_changed_signal_logs_state_changed_at_commit(eventlog_dir, django_
     } == {
         "model": "auth.user",
         "object_id": str(user.pk),
-        "field": "status",
-        "source": "a",
-        "target": "b",
+        "field": "is_active",
+        "source": False,
+        "target": True,
         "transition": "go",
         "note": "why",
     }

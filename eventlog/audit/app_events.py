@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-from django.db.models import Model
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Field, Model
 
 from eventlog import signals
 from eventlog.audit.registry import hides_pk
-from eventlog.core.keys import MASK
+from eventlog.core.keys import MASK, MOVED_TO
 from eventlog.write.pipeline import emit, internal_error
-from eventlog.write.values import safe_str
+from eventlog.write.values import moved, safe_str
 
 __all__ = ["connect", "describe", "label_of", "object_id", "object_repr", "reserved"]
 
@@ -131,16 +132,43 @@ def _state(
 ) -> None:
     extra.pop("signal", None)
     is_model = isinstance(instance, Model)
-    fields = {
+    fields: dict[str, Any] = {
         "model": instance._meta.label_lower if is_model else label_of(sender),
         "object_id": object_id(instance) if is_model else None,
         "field": field,
         "source": source,
         "target": target,
         "transition": transition,
-        **extra,
     }
-    emit("state.changed", fields, on_commit=True, using=instance._state.db if is_model else None)
+    # The signal's own keys are taken from the instance and the arguments:
+    # an extra key of the same name would aim the line at another object.
+    clashing = {key: value for key, value in extra.items() if key in fields}
+    fields.update({key: value for key, value in extra.items() if key not in fields})
+    if clashing:
+        fields[MOVED_TO] = moved(fields.get(MOVED_TO), clashing)
+    event = "state.changed"
+    if is_model and not _holds(instance, field, target):
+        # history and restore apply state.changed as a change of that field:
+        # only a field that now holds the target is one.
+        fields["reserved_event"] = event
+        fields["sender"] = label_of(sender)
+        event = "app.event"
+    emit(event, fields, on_commit=True, using=instance._state.db if is_model else None)
+
+
+def _holds(instance: Model, name: Any, target: Any) -> bool:
+    """Whether ``name`` is a concrete field of ``instance`` whose value is
+    ``target`` (after a transition the field holds its target)."""
+    try:
+        field = instance._meta.get_field(str(name))
+    except FieldDoesNotExist:
+        return False
+    if not isinstance(field, Field) or not field.concrete:
+        return False
+    try:
+        return bool(field.value_from_object(instance) == target)
+    except Exception:
+        return False
 
 
 def connect() -> None:
