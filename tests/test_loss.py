@@ -258,3 +258,29 @@ def test_history_takes_no_id_from_a_cut_list():
     state = history.replay([out], "a.b", "1")
     ids = state.m2m["tags"]
     assert ids == [str(i) for i in range(len(ids))]
+
+
+def test_thousands_of_small_changes_keep_the_changes_object(eventlog_dir):
+    """A change of thousands of small non-string values (a JSON value's
+    numbers) over the cap: ``changes`` stays an object of ``{old, new}``
+    entries (the line validates), its last entries are counted in
+    ``truncated_entries``, and history reports the state as not faithful
+    instead of silently missing fields."""
+    from eventlog.core.keys import ENVELOPE as _E
+    from eventlog.write.pipeline import emit
+
+    changes = {f"f{i}": {"old": i, "new": i + 1} for i in range(5000)}
+    emit(
+        "model.updated",
+        {"model": "zoo.animal", "object_id": "1", "object_repr": "x", "changes": changes},
+    )
+    raw = raw_lines(eventlog_dir)  # validated against the JSON Schema
+    assert len(raw[0]) <= 64 * 1024
+    (line,) = read(eventlog_dir)
+    assert set(_E) <= set(line)
+    assert 100 < len(line["changes"]) < 5000
+    assert all(set(v) == {"old", "new"} for v in line["changes"].values())
+    assert line["truncated_entries"] == 5000 - len(line["changes"])
+    state = history.ObjectState("zoo.animal", "1")
+    history.apply(state, line)
+    assert state.unfaithful()[history.CUT_ENTRIES] == "truncated"

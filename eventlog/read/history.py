@@ -34,7 +34,7 @@ from typing import Any, Final
 
 from eventlog.core.keys import MASK, TRUNCATED_MARK
 
-__all__ = ["STATE_EVENTS", "ObjectState", "apply", "replay"]
+__all__ = ["CUT_ENTRIES", "STATE_EVENTS", "ObjectState", "apply", "replay"]
 
 STATE_EVENTS: Final = frozenset(
     {
@@ -51,6 +51,8 @@ STATE_EVENTS: Final = frozenset(
     }
 )
 """The events that make an object's state: those :func:`apply` applies."""
+CUT_ENTRIES: Final = "(entries cut from a long line)"
+"""How :meth:`ObjectState.unfaithful` names fields lost to the line cap."""
 
 
 @dataclass(slots=True)
@@ -73,6 +75,9 @@ class ObjectState:
     """How many state events (:data:`STATE_EVENTS`) were applied."""
     last: Mapping[str, Any] | None = None
     """The last state event applied."""
+    cut: bool = False
+    """A state event lost entries to the line cap (``truncated_entries``):
+    some fields may be missing or stale."""
 
     def unfaithful(self) -> dict[str, str]:
         """Fields whose logged value is not the real one: ``{field: why}``."""
@@ -82,6 +87,8 @@ class ObjectState:
                 found[name] = "masked"
             elif _truncated(value):
                 found[name] = "truncated"
+        if self.cut:
+            found[CUT_ENTRIES] = "truncated"
         return found
 
     def as_dict(self) -> dict[str, Any]:
@@ -155,6 +162,8 @@ def apply(state: ObjectState, event: Mapping[str, Any]) -> None:
         return
     state.events += 1
     state.last = event
+    if event.get("truncated_entries"):
+        state.cut = True
     if name == "model.created":
         state.exists, state.deleted = True, False
         _apply_snapshot(state, event.get("snapshot"))

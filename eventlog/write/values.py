@@ -288,8 +288,32 @@ _MIN_KEEP: Final = 32
 _CONTEXT: Final = frozenset(
     {"request_id", "actor", "actor_id", "ip", "user_agent", "os_user", "command", "reason"}
 )
+# The catalogue's keys of an event (what the JSON Schema requires and
+# history reads): cut inside if need be, never dropped whole.
+_CATALOGUE: Final = frozenset(
+    {
+        "model",
+        "object_id",
+        "object_repr",
+        "changes",
+        "snapshot",
+        "field",
+        "related_model",
+        "related_ids",
+        "object_ids",
+        "count",
+        "source",
+        "target",
+        "transition",
+        "sender",
+        "error",
+        "detail",
+    }
+)
 # Keys of the line the truncation never drops.
-_KEPT: Final = ENVELOPE | _CONTEXT | {"truncated", "truncated_keys"}
+_KEPT: Final = (
+    ENVELOPE | _CONTEXT | _CATALOGUE | {"truncated", "truncated_keys", "truncated_entries"}
+)
 
 
 def _leaves(data: dict[str, Any]) -> list[tuple[dict[Any, Any] | list[Any], Any]]:
@@ -392,6 +416,35 @@ def _cut_lists(data: dict[str, Any], excess: int, cuts: dict[int, int]) -> bool:
     return changed
 
 
+def _cut_dicts(data: dict[str, Any], excess: int, cuts: dict[int, int]) -> bool:
+    """Drop the last entries of the largest nested objects (thousands of
+    small fields of a ``changes`` or a JSON value), counted in
+    ``truncated_entries``: the objects themselves, and so the line's shape,
+    stay."""
+    dicts: list[tuple[int, dict[Any, Any]]] = []
+    stack: list[Any] = [v for k, v in data.items() if k not in ENVELOPE]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.values())
+            if len(value) > 1:
+                dicts.append((len(orjson.dumps(value)), value))
+        elif isinstance(value, list):
+            stack.extend(value)
+    dicts.sort(key=lambda item: item[0], reverse=True)
+    dropped = 0
+    for _size, entries in dicts:
+        if excess <= 0:
+            break
+        while len(entries) > 1 and excess > 0:
+            key, value = entries.popitem()
+            excess -= len(orjson.dumps({str(key): value})) - 1
+            dropped += 1
+    if dropped:
+        data["truncated_entries"] = data.get("truncated_entries", 0) + dropped
+    return dropped > 0
+
+
 def _drop_keys(data: dict[str, Any], excess: int, cuts: dict[int, int]) -> bool:
     """Drop top-level keys, last first, out of the envelope and the context,
     into the ``truncated_keys`` count."""
@@ -414,10 +467,13 @@ def render(event: Mapping[str, Any], cap: int) -> bytes:
     the largest strings at any depth are cut to a common size, each to a
     prefix ending in ``…[truncated N bytes]`` (every key of every object is
     kept, so ``changes`` keeps both ``old`` and ``new``); then the tails of
-    the largest lists, replaced by one such marker element; then, last
-    first, top-level keys other than the envelope and the context, counted
-    in ``"truncated_keys"``. The envelope is never cut; if it and the
-    context alone exceed the cap, only the envelope is kept.
+    the largest lists, replaced by one such marker element; then the last
+    entries of the largest nested objects, counted in
+    ``"truncated_entries"``; then, last first, top-level keys other than the
+    envelope, the context and the catalogue's keys of the event (``model``,
+    ``changes``, ``snapshot``...), counted in ``"truncated_keys"``. The
+    envelope is never cut; if it and the context alone exceed the cap, only
+    the envelope is kept.
     """
     data = _dumps(event)
     if len(data) <= cap:
@@ -426,7 +482,7 @@ def render(event: Mapping[str, Any], cap: int) -> bytes:
     work["truncated"] = True
     cuts: dict[int, int] = {}
     data = _dumps(work)
-    for step in (_cut_strings, _cut_lists, _drop_keys):
+    for step in (_cut_strings, _cut_lists, _cut_dicts, _drop_keys):
         for _ in range(8):
             excess = len(data) - cap
             if excess <= 0:
