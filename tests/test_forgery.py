@@ -256,6 +256,56 @@ def test_a_checkpoint_follows_a_rename_by_another_tool(tmp_path):
     assert report.ok, [str(p) for p in report.problems]
 
 
+def test_lines_dropped_before_a_checkpoint_are_reported_missing_after_pruning(tmp_path):
+    """A directory in the way of the live file, a small backlog: lines are
+    dropped, then the file comes back. Once the file before is pruned, the
+    checkpoint's prev_seq still shows the lines lost before it."""
+    import os
+
+    path = tmp_path / "events.jsonl"
+    sink = FileSink(path, hmac_key=KEY.encode(), backlog_bytes=60)
+    sink.write(b'{"event":"a","n":1}')
+    path.rename(tmp_path / "events.jsonl.2026-01-01T00-00-00.000000Z")
+    os.mkdir(path)  # the live name is taken: writes fail, the backlog overflows
+    time.sleep(1.2)  # past the sink's recheck of renames made by others
+    for n in range(2, 8):
+        sink.write(b'{"event":"a","n":%d}' % n)
+    os.rmdir(path)
+    sink.write(b'{"event":"a","n":8}')
+    sink.close()
+    whole = _verify.verify(tmp_path, ["events.jsonl"], key=KEY.encode())
+    assert not whole.ok
+    assert any("missing" in str(p) for p in whole.problems), [str(p) for p in whole.problems]
+    (tmp_path / "events.jsonl.2026-01-01T00-00-00.000000Z").unlink()
+    pruned = _verify.verify(tmp_path, ["events.jsonl"], key=KEY.encode())
+    assert not pruned.ok
+    assert any("missing line(s) 2.." in str(p) for p in pruned.problems), [
+        str(p) for p in pruned.problems
+    ]
+
+
+def test_a_stream_whose_first_lines_were_all_dropped_reports_them_missing(tmp_path):
+    """Nothing written before the first successful open (a FIFO in the way):
+    the checkpoint has no chain head (prev "", prev_seq 0) and verify says
+    which lines were lost, not that the key is wrong."""
+    import os
+
+    path = tmp_path / "events.jsonl"
+    os.mkfifo(path)
+    sink = FileSink(path, hmac_key=KEY.encode(), backlog_bytes=60)
+    for n in range(1, 7):
+        sink.write(b'{"event":"a","n":%d}' % n)
+    path.unlink()
+    sink.write(b'{"event":"a","n":7}')
+    sink.close()
+    report = _verify.verify(tmp_path, ["events.jsonl"], key=KEY.encode())
+    messages = [str(p) for p in report.problems]
+    assert not report.ok
+    assert any("missing line(s) 1.." in m for m in messages), messages
+    assert not any("without a keyed checkpoint" in m for m in messages), messages
+    assert not any("wrong or missing" in n for n in report.notes), report.notes
+
+
 # -- reserved names through event_signal ------------------------------------------------
 
 

@@ -269,6 +269,16 @@ class _Verifier:
                 self.streams[key] = _Stream(
                     stream_id, seq, digest, hash_ok=int(self.key is not None)
                 )
+                head = value.get("prev_seq") if self.key is not None else None
+                if isinstance(head, int) and not isinstance(head, bool) and head < seq - 1:
+                    gap = f"{head + 1}" if head + 1 == seq - 1 else f"{head + 1}..{seq - 1}"
+                    message = (
+                        f"checkpoint at seq {seq} after the chain head at seq {head}: "
+                        f"missing line(s) {gap} (dropped before they were written)"
+                    )
+                    self._break(
+                        summary, key, self.streams[key], Problem(path, lineno, message, stream_id)
+                    )
                 return
             stream = self.streams[key] = _Stream(stream_id, 0, b"")
         elif stream.broken is not None:
@@ -327,7 +337,10 @@ class _Verifier:
         prev = value.get("prev")
         if value.get("event") != CHECKPOINT or value.get("log") != name:
             return False
-        if not isinstance(prev, str) or len(prev) != 64:
+        # An empty chain head only for a stream none of whose lines got
+        # written before (all dropped): the checkpoint then says so.
+        empty_ok = prev == "" and value.get("prev_seq") == 0
+        if not isinstance(prev, str) or (len(prev) != 64 and not empty_ok):
             return False
         return _integrity.chain(prev.encode(), body, self.key) == digest
 

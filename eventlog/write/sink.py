@@ -191,7 +191,8 @@ class FileSink:
         self._seq = 0
         self._prev = b""
         self._fresh = False  # the next line goes first in a file: a checkpoint before it
-        self._start = (0, b"")  # seq and hash before the batch being written
+        self._head = 0  # the seq of the line whose hash is _prev (dropped lines skip it)
+        self._start = (0, b"", 0)  # seq, hash and head before the batch being written
         self._sealed: list[bytes] = []  # the lines of that batch, sealed
 
     def _close_fd(self) -> None:
@@ -272,7 +273,7 @@ class FileSink:
         """The lines of ``batch`` sealed in turn, after a checkpoint when this is
         the stream's first write to the open file: sealed here, once the file
         is known, so that a checkpoint always comes first."""
-        self._start = (self._seq, self._prev)
+        self._start = (self._seq, self._prev, self._head)
         sealed = self._sealed = []
         if self._fresh:
             sealed.append(self._checkpoint())
@@ -285,7 +286,7 @@ class FileSink:
         self._seq += 1
         body = rendered[:-1] + self._stream_part + str(self._seq).encode() + b"}"
         digest = _integrity.chain(self._prev, body, self._key)
-        self._prev = digest
+        self._prev, self._head = digest, self._seq
         return _integrity.seal(body, digest)
 
     def _checkpoint(self) -> bytes:
@@ -302,6 +303,10 @@ class FileSink:
                 "schema_version": 1,
                 "log": self.path.name,
                 "prev": self._prev.decode(),
+                # Lines dropped since (a full backlog) lie between the two:
+                # verify reports them as missing even once the file before
+                # this one is pruned.
+                "prev_seq": self._head,
             }
         )
         return self._seal(rendered)
@@ -321,11 +326,12 @@ class FileSink:
             last = _integrity.split(self._sealed[whole - 1])
             assert last is not None  # sealed here
             self._seq, self._prev = self._start[0] + whole, last[1]
+            self._head = self._seq
             if self._fresh:
                 self._fresh = False
                 whole -= 1
         elif self._sealed:
-            self._seq, self._prev = self._start
+            self._seq, self._prev, self._head = self._start
         self.stats.written += whole
         for rendered in batch[whole:]:
             self._keep(rendered)
