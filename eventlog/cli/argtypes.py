@@ -9,6 +9,7 @@ message. (What argparse itself rejects, such as ``-n ten``, is reported by
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Mapping
 from typing import Any, Final
@@ -21,6 +22,7 @@ from eventlog.core.files import FILES
 __all__ = [
     "MAX_COUNT",
     "MAX_DAYS",
+    "add_file_argument",
     "count",
     "days",
     "event_filter",
@@ -83,6 +85,25 @@ def days(value: Any, option: str = "--older-than") -> float:
     if not number >= 0 or number > MAX_DAYS:  # 'not >=' also catches NaN
         raise Failure(f"{option} must be a number of days >= 0, not {text!r}")
     return number
+
+
+def add_file_argument(parser: argparse.ArgumentParser, *, allow_all: bool) -> None:
+    """``--file``: ``events`` or ``django``; with ``allow_all`` also ``all``,
+    the default (both files), else ``events`` is."""
+    if allow_all:
+        parser.add_argument(
+            "--file",
+            choices=["all", *sorted(FILES)],
+            default="all",
+            help="events.jsonl, django.jsonl or both (default all)",
+        )
+    else:
+        parser.add_argument(
+            "--file",
+            choices=sorted(FILES),
+            default="events",
+            help="events.jsonl (default) or django.jsonl",
+        )
 
 
 def log_names(value: Any, *, default: str, allow_all: bool) -> tuple[str, ...]:

@@ -14,7 +14,6 @@ from eventlog.cli.confirm import confirm, require_terminal
 from eventlog.cli.console import Console
 from eventlog.cli.pretty import size
 from eventlog.cli.sanitize import clean
-from eventlog.core.files import FILES
 from eventlog.read.prune import candidates, delete
 
 __all__ = ["NAME", "add_parser", "run"]
@@ -36,12 +35,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--older-than", dest="older_than", metavar="DAYS", required=True)
     parser.add_argument("--dry-run", action="store_true", help="list what would be deleted")
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    parser.add_argument(
-        "--file",
-        choices=["all", *sorted(FILES)],
-        default="all",
-        help="events.jsonl, django.jsonl or both (default all)",
-    )
+    argtypes.add_file_argument(parser, allow_all=True)
     dirs.add_argument(parser)
     return parser
 

@@ -17,7 +17,6 @@ from eventlog.cli.console import Console
 from eventlog.cli.pretty import short, size
 from eventlog.cli.progress import ProgressBar
 from eventlog.cli.sanitize import clean
-from eventlog.core.files import FILES
 from eventlog.read.stats import Stats, collect
 
 __all__ = ["NAME", "add_parser", "run"]
@@ -33,12 +32,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         NAME, help="files, sizes, event counts by name and by hour, time span"
     )
     parser.add_argument("--json", action="store_true", help="print the statistics as JSON")
-    parser.add_argument(
-        "--file",
-        choices=sorted(FILES),
-        default="events",
-        help="events.jsonl (default) or django.jsonl",
-    )
+    argtypes.add_file_argument(parser, allow_all=False)
     dirs.add_argument(parser)
     return parser
 

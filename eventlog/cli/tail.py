@@ -15,7 +15,6 @@ from eventlog.cli.base import Defaults, Failure
 from eventlog.cli.console import Console
 from eventlog.cli.interrupt import Terminated, until_signalled
 from eventlog.cli.pretty import format_event
-from eventlog.core.files import FILES
 
 __all__ = ["NAME", "add_parser", "run"]
 
@@ -56,12 +55,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--actor", metavar="NAME", help="username, CLI or system")
     parser.add_argument("--since", metavar="TS", help="events at or after this time")
     parser.add_argument("--until", metavar="TS", help="events before this time")
-    parser.add_argument(
-        "--file",
-        choices=sorted(FILES),
-        default="events",
-        help="events.jsonl (default) or django.jsonl",
-    )
+    argtypes.add_file_argument(parser, allow_all=False)
     dirs.add_argument(parser)
     form = parser.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="print the raw JSON lines")

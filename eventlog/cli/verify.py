@@ -10,7 +10,6 @@ from eventlog.cli import argtypes, dirs
 from eventlog.cli.base import Defaults, Failure
 from eventlog.cli.console import Console
 from eventlog.cli.sanitize import clean, one_line
-from eventlog.core.files import FILES
 from eventlog.read.verify import Report, verify
 
 __all__ = ["MID_STREAM_SHOWN", "NAME", "PROBLEMS_SHOWN", "add_parser", "run"]
@@ -37,12 +36,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "checked in turn."
         ),
     )
-    parser.add_argument(
-        "--file",
-        choices=["all", *sorted(FILES)],
-        default="all",
-        help="events.jsonl, django.jsonl or both (default all)",
-    )
+    argtypes.add_file_argument(parser, allow_all=True)
     dirs.add_argument(parser)
     return parser
 
