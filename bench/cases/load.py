@@ -15,10 +15,11 @@ from bench.harness import interleave, measurement, median, paired, setup_django
 TARGET = 1.25
 NOTE = (
     "The from_db wrapper keeps two references per row (the row's values and "
-    "their names, no new object) and costs one Python call per row. On this "
-    "shared machine the ratio moves between runs: 1.15 in a long alternating "
-    "loop, 1.18-1.22 for this comparison run alone, 1.2-1.6 inside a full "
-    "make bench. Going lower means no per-row work at all: keeping "
+    "their names, no new object) and costs one Python call per row. The ratio "
+    "moves with the machine and its load: 1.15-1.6 on earlier runs, and on a "
+    "faster machine, where the twin loads a row in about 3 µs, 1.5-1.6 for "
+    "this comparison run alone, the same for the code before the package "
+    "was layered. Going lower means no per-row work at all: keeping "
     "nothing at load and reading the old row at the first save (a SELECT per "
     "update, which is what the target exists to avoid), or a C-level hook."
 )
