@@ -18,12 +18,11 @@ from typing import Any, Final
 import orjson
 
 from eventlog.core.ecs import is_ecs, to_native
-from eventlog.read.lines import OnBadLine, Progress, numbered_lines
+from eventlog.read.lines import TS_LEN, TS_PREFIX, OnBadLine, Progress, numbered_lines
 
 __all__ = ["FileStats", "Stats", "collect"]
 
-_TS_PREFIX: Final = b'{"timestamp":"'
-_TS_END: Final = len(_TS_PREFIX) + len("2026-11-23T10:15:00.123456Z")
+_TS_END: Final = len(TS_PREFIX) + TS_LEN
 _EVENT_KEY: Final = b'"event":"'
 _HEAD: Final = 160  # the envelope's first keys sit in the first bytes of a line
 
@@ -87,7 +86,7 @@ class Stats:
 
 def _head(line: bytes) -> tuple[str, str] | None:
     """``(timestamp, event)`` read from the bytes of a pipeline line, or None."""
-    if not line.startswith(_TS_PREFIX) or line[_TS_END : _TS_END + 1] != b'"':
+    if not line.startswith(TS_PREFIX) or line[_TS_END : _TS_END + 1] != b'"':
         return None
     start = line.find(_EVENT_KEY, _TS_END, _HEAD)
     if start < 0:
@@ -97,7 +96,7 @@ def _head(line: bytes) -> tuple[str, str] | None:
     name = line[start:end]
     if end < 0 or b"\\" in name:
         return None
-    return line[len(_TS_PREFIX) : _TS_END].decode(), name.decode()
+    return line[len(TS_PREFIX) : _TS_END].decode(), name.decode()
 
 
 def _parsed_head(line: bytes) -> tuple[str, str] | None:
