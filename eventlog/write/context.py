@@ -36,6 +36,7 @@ from django.http import HttpRequest
 from django.utils.functional import empty
 
 __all__ = [
+    "CONTEXT_KEYS",
     "INFO_ATTR",
     "RequestInfo",
     "bind_request",
@@ -68,6 +69,10 @@ class RequestInfo:
 INFO_ATTR: Final = "_eventlog_info"
 
 
+CONTEXT_KEYS: Final = frozenset(
+    {"request_id", "actor", "actor_id", "ip", "user_agent", "os_user", "command", "reason"}
+)
+"""The keys :func:`current` gives a line (``reason`` from :func:`context`)."""
 _EMPTY: Mapping[str, Any] = {}
 _request: ContextVar[RequestInfo | None] = ContextVar("eventlog_request", default=None)
 _bound: ContextVar[Mapping[str, Any]] = ContextVar("eventlog_bound", default=_EMPTY)

@@ -33,6 +33,7 @@ from django.utils.functional import Promise
 
 from eventlog.conf.table import MASK_WORDS
 from eventlog.core.keys import ENVELOPE, MASK, MASKED_CHANGE, MOVED_TO, RESERVED, TRUNCATED
+from eventlog.write.context import CONTEXT_KEYS
 
 __all__ = ["Masker", "json_default", "moved", "render", "safe_str"]
 
@@ -285,9 +286,6 @@ def _plain(value: Any, depth: int) -> Any:
 _MARK_ROOM: Final = len(TRUNCATED.format(10**9).encode())
 # A string is cut to no fewer bytes than this: a prefix still tells what it was.
 _MIN_KEEP: Final = 32
-_CONTEXT: Final = frozenset(
-    {"request_id", "actor", "actor_id", "ip", "user_agent", "os_user", "command", "reason"}
-)
 # The catalogue's keys of an event (what the JSON Schema requires and
 # history reads): cut inside if need be, never dropped whole.
 _CATALOGUE: Final = frozenset(
@@ -312,7 +310,7 @@ _CATALOGUE: Final = frozenset(
 )
 # Keys of the line the truncation never drops.
 _KEPT: Final = (
-    ENVELOPE | _CONTEXT | _CATALOGUE | {"truncated", "truncated_keys", "truncated_entries"}
+    ENVELOPE | CONTEXT_KEYS | _CATALOGUE | {"truncated", "truncated_keys", "truncated_entries"}
 )
 
 
