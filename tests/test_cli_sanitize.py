@@ -1,4 +1,4 @@
-"""eventlog.cli.sanitize, and that no control or bidi character of the log
+"""eventlog.core.sanitize, and that no control or bidi character of the log
 reaches the terminal through any human-readable output."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from django.core.management import call_command
 
 from eventlog.cli.badlines import BadLines
 from eventlog.cli.pretty import describe_state, format_event, format_history_event, value
-from eventlog.cli.sanitize import UNSAFE, clean, one_line
+from eventlog.core.sanitize import UNSAFE, clean, one_line
 from eventlog.reader import ObjectState
 from tests.helpers import make_line
 

@@ -15,7 +15,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from eventlog.cli.sanitize import UNSAFE
+from eventlog.core.sanitize import UNSAFE
 from speedy.models import Employees
 from tests.helpers import ROOT, child_env, make_line, raw_lines
 

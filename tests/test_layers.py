@@ -23,6 +23,7 @@ ALLOWED = {
     "write": {"core", "conf"},
     "audit": {"core", "conf", "write", "read", "signals"},
     "cli": {"core", "conf", "read", "reader", "audit", "write"},
+    "admin": {"core", "conf", "read", "reader", "audit", "write", "middleware", "models"},
 }
 READ_ONLY_ENTRY = ("eventlog.reader", "eventlog.read", "eventlog.core")
 

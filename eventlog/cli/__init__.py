@@ -7,7 +7,7 @@ One module per subcommand owns its arguments, its checks and its output:
 share: :mod:`~eventlog.cli.base` (what a subcommand provides and receives),
 :mod:`~eventlog.cli.parser` (one-line argparse errors), :mod:`~eventlog.cli.dirs`
 (``--dir``), :mod:`~eventlog.cli.argtypes` (checked option values),
-:mod:`~eventlog.cli.sanitize` (no control or bidi character from the log
+:mod:`~eventlog.core.sanitize` (no control or bidi character from the log
 reaches the terminal), :mod:`~eventlog.cli.pretty` (the human form of events),
 :mod:`~eventlog.cli.console` (writing, raw or pretty),
 :mod:`~eventlog.cli.badlines`, :mod:`~eventlog.cli.progress`,

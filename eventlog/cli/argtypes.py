@@ -16,8 +16,8 @@ from typing import Any, Final
 
 from eventlog import reader
 from eventlog.cli.base import Failure
-from eventlog.cli.sanitize import one_line
 from eventlog.core.files import FILES
+from eventlog.core.sanitize import one_line
 
 __all__ = [
     "MAX_COUNT",

@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 from typing import Final
 
-from eventlog.cli.sanitize import clean
+from eventlog.core.sanitize import clean
 
 __all__ = ["SHOWN", "BadLines"]
 

@@ -17,8 +17,8 @@ from eventlog.cli.base import Defaults, Failure
 from eventlog.cli.console import Console
 from eventlog.cli.pretty import describe_state, format_history_event
 from eventlog.cli.progress import ProgressBar
-from eventlog.cli.sanitize import clean
 from eventlog.core.files import EVENTS_FILE
+from eventlog.core.sanitize import clean
 
 __all__ = ["NAME", "add_parser", "run"]
 

@@ -1,6 +1,6 @@
 """The human form of events, object states, times and sizes for a terminal.
 
-Every function here returns text cleaned by :func:`eventlog.cli.sanitize.clean`:
+Every function here returns text cleaned by :func:`eventlog.core.sanitize.clean`:
 whatever an event holds, no control or bidi character of it reaches the
 terminal. Colour (``colorize``) is applied after cleaning, so its escape
 sequences are the only ones in the output.
@@ -13,7 +13,7 @@ from typing import Any, Final
 
 import orjson
 
-from eventlog.cli.sanitize import clean
+from eventlog.core.sanitize import clean
 from eventlog.reader import ObjectState
 
 __all__ = [

@@ -13,7 +13,7 @@ from eventlog.cli.base import Defaults, Failure
 from eventlog.cli.confirm import confirm, require_terminal
 from eventlog.cli.console import Console
 from eventlog.cli.pretty import size
-from eventlog.cli.sanitize import clean
+from eventlog.core.sanitize import clean
 from eventlog.read.prune import candidates, delete
 
 __all__ = ["NAME", "add_parser", "run"]

@@ -25,8 +25,8 @@ from eventlog.cli.confirm import confirm, require_terminal
 from eventlog.cli.console import Console
 from eventlog.cli.pretty import value
 from eventlog.cli.progress import ProgressBar
-from eventlog.cli.sanitize import clean, one_line
 from eventlog.core.files import EVENTS_FILE
+from eventlog.core.sanitize import clean, one_line
 
 __all__ = ["NAME", "add_parser", "run"]
 

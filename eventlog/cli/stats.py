@@ -16,7 +16,7 @@ from eventlog.cli.base import Defaults
 from eventlog.cli.console import Console
 from eventlog.cli.pretty import short, size
 from eventlog.cli.progress import ProgressBar
-from eventlog.cli.sanitize import clean
+from eventlog.core.sanitize import clean
 from eventlog.read.stats import Stats, collect
 
 __all__ = ["NAME", "add_parser", "run"]

@@ -9,7 +9,7 @@ from typing import Any, Final
 from eventlog.cli import argtypes, dirs
 from eventlog.cli.base import Defaults, Failure
 from eventlog.cli.console import Console
-from eventlog.cli.sanitize import clean, one_line
+from eventlog.core.sanitize import clean, one_line
 from eventlog.read.verify import Report, verify
 
 __all__ = ["MID_STREAM_SHOWN", "NAME", "PROBLEMS_SHOWN", "add_parser", "run"]

@@ -16,7 +16,7 @@ from eventlog.cli import SUBCOMMANDS, history, prune, restore, stats, tail, veri
 from eventlog.cli.base import Defaults, Failure, Subcommand
 from eventlog.cli.console import Console
 from eventlog.cli.parser import Parser, add_common_options
-from eventlog.cli.sanitize import one_line
+from eventlog.core.sanitize import one_line
 
 __all__ = ["Command"]
 

@@ -1,10 +1,11 @@
-"""Text from the log made safe for a terminal.
+"""Text from the log made safe for a terminal or a page.
 
 A log line is data written by whoever could get a value into an event: a
 username, an object's repr, a message. Printed as is, an escape sequence in
 it could move the cursor, rewrite earlier output or retitle the window, and a
-bidi override could make a line read differently from what it holds. So every
-human-readable output of the command line passes through :func:`clean`,
+bidi override could make a line (on a terminal or in the admin's pages) read
+differently from what it holds. So every human-readable output of the command
+line, and every value the admin shows, passes through :func:`clean`,
 which replaces each such character with a visible escape (``\\x1b``,
 ``\\u202e``, ``\\n``). ``--json`` output is never cleaned: it is the lines
 byte for byte, meant for programs rather than for a terminal.
