@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from eventlog import schema
 from eventlog.core import integrity as _integrity
@@ -170,3 +172,11 @@ def run_writers(env: dict[str, str], processes: int, count: int, script: str = W
     ]
     for proc in writers:
         assert proc.wait(timeout=300) == 0
+
+
+def missing(reason: str) -> None:
+    """A prerequisite outside the project (a venv and the package index, a
+    browser) is missing: skip here, fail in CI (``EVENTLOG_CI=1``)."""
+    if os.environ.get("EVENTLOG_CI") == "1":
+        pytest.fail(f"EVENTLOG_CI=1 and {reason}")
+    pytest.skip(reason)

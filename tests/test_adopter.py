@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 import eventlog
+from tests.helpers import missing
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Use eventlog in your project"
@@ -57,13 +58,6 @@ print("status", response.status_code, "request-id", response.headers.get("X-Requ
 PROBE = ("setuptools>=77",)
 
 pytestmark = pytest.mark.slow
-
-
-def missing(reason: str) -> None:
-    """A prerequisite outside the project is missing: skip here, fail in CI."""
-    if os.environ.get("EVENTLOG_CI") == "1":
-        pytest.fail(f"EVENTLOG_CI=1 and {reason}")
-    pytest.skip(reason)
 
 
 def adopter_blocks() -> list[tuple[str, str, str]]:
