@@ -44,7 +44,6 @@ def _binaries() -> tuple[str, str]:
     driver = shutil.which("chromedriver")
     if browser is None or driver is None:
         missing("no chromium and chromedriver on PATH (Debian: chromium chromium-driver)")
-    assert browser is not None and driver is not None
     return browser, driver
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 import pytest
@@ -174,7 +174,7 @@ def run_writers(env: dict[str, str], processes: int, count: int, script: str = W
         assert proc.wait(timeout=300) == 0
 
 
-def missing(reason: str) -> None:
+def missing(reason: str) -> NoReturn:
     """A prerequisite outside the project (a venv and the package index, a
     browser) is missing: skip here, fail in CI (``EVENTLOG_CI=1``)."""
     if os.environ.get("EVENTLOG_CI") == "1":
