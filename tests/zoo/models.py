@@ -149,3 +149,11 @@ class Visitor(models.Model):
 
     name = models.CharField(max_length=20)
     keepers = models.ManyToManyField(Keeper, related_name="visitors", blank=True)
+
+
+@eventlog.register
+class Memo(models.Model):
+    """Long text: a ``TextField`` holds what a ``CharField`` of PostgreSQL may not."""
+
+    title = models.CharField(max_length=20)
+    body = models.TextField()
