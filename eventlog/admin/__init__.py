@@ -8,3 +8,11 @@ read from the files (the :class:`eventlog.models.Event` model has no table).
 from __future__ import annotations
 
 __all__: list[str] = []
+
+from django.contrib import admin as _admin
+
+from eventlog.admin.browse import EventAdmin
+from eventlog.models import Event as _Event
+
+_admin.site.register(_Event, EventAdmin)
+__all__ += ["EventAdmin"]

@@ -36,6 +36,9 @@ class Filter:
     * ``object_id``: compared as a string with ``object_id``, the ``instance``
       sub-object's ``object_id`` or an entry of ``object_ids`` (bulk events);
     * ``actor``: equal to the event's ``actor``;
+    * ``level``: equal to the event's ``level``, compared lower-cased
+      (``warning``, ``error``...);
+    * ``request_id``: equal to the event's ``request_id``;
     * ``since`` (inclusive) and ``until`` (exclusive): anything
       :func:`parse_time` accepts, normalized to the canonical form when the
       filter is made (so ``"1h"`` means an hour before that moment).
@@ -51,10 +54,14 @@ class Filter:
     actor: str | None = None
     since: str | None = None
     until: str | None = None
+    level: str | None = None
+    request_id: str | None = None
     _native_needles: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
     _model_needle: bytes | None = field(init=False, repr=False, compare=False)
     _id_needles: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
     _bare_id: bytes = field(init=False, repr=False, compare=False)
+    _ecs_needles: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
+    _request_needle: bytes | None = field(init=False, repr=False, compare=False)
     _since: bytes | None = field(init=False, repr=False, compare=False)
     _until: bytes | None = field(init=False, repr=False, compare=False)
 
@@ -68,6 +75,10 @@ class Filter:
             set_(self, "since", parse_time(self.since))
         if self.until is not None:
             set_(self, "until", parse_time(self.until))
+        if self.level is not None:
+            set_(self, "level", str(self.level).lower())
+        if self.request_id is not None:
+            set_(self, "request_id", str(self.request_id))
         # Needles: the compact ``"key":value`` bytes orjson writes for a set
         # criterion. ``actor`` and ``event`` have other keys in ECS lines
         # (``user.name``, ``event.action``), so theirs hold for native lines
@@ -83,7 +94,21 @@ class Filter:
                 native.append(b'"event":' + orjson.dumps(literal))
             elif literal:
                 native.append(b'"event":' + orjson.dumps(literal)[:-1])
+        # ``level`` and ``request_id`` are nested in ECS lines (``log.level``,
+        # ``http.request.id``), where their own needles stand in.
+        ecs: list[bytes] = []
+        request = None
+        if self.request_id is not None:
+            quoted = orjson.dumps(self.request_id)
+            request = b'"request_id":' + quoted
+            native.append(request)
+            ecs.append(b'"id":' + quoted)
+        if self.level is not None:
+            native.append(b'"level":' + orjson.dumps(self.level))
+            ecs.append(b'"log.level":' + orjson.dumps(self.level))
         set_(self, "_native_needles", tuple(native))
+        set_(self, "_ecs_needles", tuple(ecs))
+        set_(self, "_request_needle", request)
         model = None if self.model is None else b'"model":' + orjson.dumps(self.model)
         set_(self, "_model_needle", model)
         id_needles: tuple[bytes, ...] = ()
@@ -102,10 +127,11 @@ class Filter:
     def anchors(self) -> tuple[bytes, ...]:
         """Byte strings one of which every line the filter matches contains,
         if eventlog wrote it (empty when the filter has no such criterion):
-        the object id's forms when set, else the actor, the model or the
-        event name, in that order of preference. Used to find candidate lines
-        in large blocks before looking at each line: each anchor costs a
-        search through every block, so there are as few as can be.
+        the object id's forms when set, else the request id, the actor, the
+        model, the event name or the level, in that order of preference. Used
+        to find candidate lines in large blocks before looking at each line:
+        each anchor costs a search through every block, so there are as few
+        as can be.
 
         Anchors are the compact forms orjson writes (no escapes in the value,
         no spaces around ``:``): a line written otherwise by another program
@@ -113,6 +139,8 @@ class Filter:
         if self._id_needles:
             # Format-independent: no anchor for ECS lines needed.
             return (*self._id_needles, b'"object_ids":')
+        if self._request_needle is not None:
+            return (self._request_needle, self._ecs_needles[0])
         if self.actor is not None:
             return (self._native_needles[0], ECS_KEY)
         if self._model_needle is not None:
@@ -162,6 +190,8 @@ class Filter:
             return False
         if self._native_needles and ECS_KEY not in line:
             return all(needle in line for needle in self._native_needles)
+        if self._ecs_needles and ECS_KEY in line:
+            return all(needle in line for needle in self._ecs_needles)
         return True
 
     def matches(self, event: Mapping[str, Any]) -> bool:
@@ -179,6 +209,10 @@ class Filter:
             if not isinstance(name, str) or not fnmatchcase(name, self.event):
                 return False
         if self.actor is not None and event.get("actor") != self.actor:
+            return False
+        if self.level is not None and event.get("level") != self.level:
+            return False
+        if self.request_id is not None and event.get("request_id") != self.request_id:
             return False
         instance = event.get("instance")
         if not isinstance(instance, Mapping):
