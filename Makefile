@@ -24,13 +24,13 @@ $(EXTRA_STAMP): FORCE
 $(STAMP): setup.cfg pyproject.toml $(EXTRA_STAMP)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,demo,speed]' $(EXTRA_PIP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,demo,speed,postgres]' $(EXTRA_PIP)
 	touch $(STAMP)
 
 venv: $(STAMP)
 
 $(BENCH_STAMP): $(STAMP) setup.cfg
-	$(BIN)/python -m pip install --quiet -e '.[dev,demo,speed,bench]' $(EXTRA_PIP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,demo,speed,postgres,bench]' $(EXTRA_PIP)
 	touch $(BENCH_STAMP)
 
 # The benchmark suite (bench/): under 10 minutes on 2 cores; writes

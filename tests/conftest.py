@@ -29,3 +29,57 @@ def every_line_is_sound(eventlog_dir: Path) -> Iterator[None]:
     for line in read(eventlog_dir):
         assert_envelope(line)
     assert_chains(raw_lines(eventlog_dir))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server to create databases in: the one ``DATABASE_URL``
+    names, else CI's cluster (``EVENTLOG_PG_URL``), else a private cluster
+    started for the session (tests/pgcluster.py). Skips without one here;
+    fails in CI."""
+    import os
+    import tempfile
+
+    from tests import pgcluster
+    from tests.helpers import missing
+
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        missing("psycopg is not installed (the [postgres] extra)")
+    given = os.environ.get("DATABASE_URL", "")
+    if given.startswith(("postgres://", "postgresql://")):
+        yield given
+        return
+    if os.environ.get("EVENTLOG_PG_URL"):
+        yield os.environ["EVENTLOG_PG_URL"]
+        return
+    # In /tmp itself: the cluster's user must be able to reach the directory.
+    base = Path(tempfile.mkdtemp(prefix="eventlog-pg-", dir="/tmp"))
+    try:
+        url = pgcluster.start(base)
+    except (RuntimeError, OSError) as exc:
+        pgcluster.stop(base)
+        missing(f"no PostgreSQL cluster could be started: {exc}")
+    try:
+        yield url
+    finally:
+        pgcluster.stop(base)
+
+
+@pytest.fixture
+def pg_database(postgres_url: str) -> Iterator[str]:
+    """The URL of a fresh, empty PostgreSQL database, dropped after the test."""
+    import uuid
+
+    import psycopg
+
+    name = f"eventlog_t_{uuid.uuid4().hex[:12]}"
+    server, _, _db = postgres_url.rpartition("/")
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{server}/{name}"
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
