@@ -8,3 +8,7 @@ read from the files (the :class:`eventlog.models.Event` model has no table).
 from __future__ import annotations
 
 __all__: list[str] = []
+
+from eventlog.admin.history import EventlogHistoryMixin
+
+__all__ += ["EventlogHistoryMixin"]
