@@ -26,6 +26,10 @@ class EventlogConfig(AppConfig):
         app_events.connect()
         register.register_from_settings()
         receivers.activate_all()
+        from eventlog.admin import attach as admin_attach
+
+        admin_attach.register_checks()
+        admin_attach.attach()
         setting_changed.connect(
             pipeline.on_setting_changed, dispatch_uid="eventlog.setting_changed"
         )

@@ -166,13 +166,13 @@ def _when(state: ObjectState) -> str:
     return str(last.get("timestamp", "?"))
 
 
-def apply(restore: Plan) -> models.Model:
-    """Write the plan in one transaction, logged with ``reason="restore to <at>"``:
-    the row's fields are set (only the changed ones saved), or the row is
-    recreated with its primary key."""
+def apply(restore: Plan, *, reason: str | None = None) -> models.Model:
+    """Write the plan in one transaction, logged with ``reason`` (by default
+    ``"restore to <at>"``): the row's fields are set (only the changed ones
+    saved), or the row is recreated with its primary key."""
     model = restore.model
     with (
-        context(reason=f"restore to {restore.at}"),
+        context(reason=f"restore to {restore.at}" if reason is None else reason),
         transaction.atomic(using=router.db_for_write(model)),
     ):
         obj = model._default_manager.select_for_update().filter(pk=restore.pk).first()
