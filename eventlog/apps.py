@@ -15,7 +15,7 @@ class EventlogConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: the app registry must be ready before models are touched.
-        from eventlog.audit import app_events, receivers, register
+        from eventlog.audit import app_events, auth_events, receivers, register
         from eventlog.audit import checks as audit_checks
         from eventlog.conf import checks as conf_checks
         from eventlog.write import pipeline
@@ -24,6 +24,7 @@ class EventlogConfig(AppConfig):
         audit_checks.register()
         pipeline.configure()
         app_events.connect()
+        auth_events.connect()
         register.register_from_settings()
         receivers.activate_all()
         from eventlog.admin import attach as admin_attach

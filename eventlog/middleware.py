@@ -1,24 +1,32 @@
-"""Request context for every line: request id, client IP, user agent, actor."""
+"""Request context for every line: request id, client IP, user agent, method,
+path, actor; and the opt-in ``http.request`` line of each request."""
 
 from __future__ import annotations
 
 import ipaddress
 import re
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import Any, Final, cast
+from urllib.parse import unquote_plus
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.core.handlers.wsgi import get_path_info, get_script_name
 from django.http import HttpRequest, HttpResponseBase
 
 from eventlog import conf
+from eventlog.core.keys import MASK
 from eventlog.write import clock as _clock
 from eventlog.write import context as _context
+from eventlog.write import pipeline as _pipeline
 
-__all__ = ["EventlogMiddleware", "info_of"]
+__all__ = ["MAX_PATH", "EventlogMiddleware", "info_of"]
 
 _REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 MAX_USER_AGENT: Final = 512
+MAX_METHOD: Final = 16
+MAX_PATH: Final = 2048
 
 
 def _client_ip(meta: Mapping[str, Any], trusted_proxies: int) -> str | None:
@@ -39,15 +47,31 @@ def _client_ip(meta: Mapping[str, Any], trusted_proxies: int) -> str | None:
         return None
 
 
+def _environ_path(environ: Mapping[str, Any]) -> str | None:
+    """The path of a WSGI ``environ`` as Django's ``request.path`` gives it."""
+    try:
+        plain = dict(environ)
+        script, info = get_script_name(plain), get_path_info(plain)
+    except Exception:  # an environ no WSGI server made
+        return None
+    return "{}/{}".format(script.rstrip("/"), info.replace("/", "", 1))
+
+
 def _info(
     meta: Mapping[str, Any], request: HttpRequest | None, request_id: str | None
 ) -> _context.RequestInfo:
     agent = meta.get("HTTP_USER_AGENT") or None
+    method = meta.get("REQUEST_METHOD") if request is None else request.method
+    path = _environ_path(meta) if request is None else request.path
+    if not (isinstance(method, str) and isinstance(path, str)):
+        method = path = None  # a line has both or neither
     return _context.RequestInfo(
         request=request,
         request_id=request_id,
         ip=_client_ip(meta, conf.trusted_proxies()),
         user_agent=agent[:MAX_USER_AGENT] if isinstance(agent, str) else None,
+        method=None if method is None else method[:MAX_METHOD],
+        path=None if path is None else path[:MAX_PATH],
     )
 
 
@@ -96,9 +120,14 @@ class EventlogMiddleware:
     * ``ip``: ``REMOTE_ADDR``, or the ``X-Forwarded-For`` hop added by the
       outermost of ``EVENTLOG_TRUSTED_PROXIES`` proxies.
     * ``user_agent``: the first 512 characters.
+    * ``method``, ``path``: the first 16 and 2048 characters (the bare path).
     * ``actor``/``actor_id``: the authenticated user, looked up only when an
       event is emitted (so authentication inside the view counts, and requests
       that log nothing never touch the session).
+
+    With ``EVENTLOG_REQUEST_EVENTS``, one ``http.request`` line per request
+    once the response is made, or once an exception passed through (status
+    500, then raised again).
     """
 
     sync_capable = True
@@ -119,20 +148,77 @@ class EventlogMiddleware:
             return self.__acall__(request)
         info, request_id = _bind(request, self.header)
         token = _context.bind_request(info)
+        started = time.perf_counter_ns() if conf.request_events() else None
         try:
-            response = self.get_response(request)
+            try:
+                response = self.get_response(request)
+            except BaseException:
+                if started is not None:
+                    _request_event(request, info, 500, started)
+                raise
+            sync_response = cast(HttpResponseBase, response)
+            if started is not None:
+                _request_event(request, info, sync_response.status_code, started)
         finally:
             _context.reset_request(token)
-        sync_response = cast(HttpResponseBase, response)
         sync_response.headers[self.header] = request_id
         return sync_response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         info, request_id = _bind(request, self.header)
         token = _context.bind_request(info)
+        started = time.perf_counter_ns() if conf.request_events() else None
         try:
-            response = await self.get_response(request)  # type: ignore[misc]
+            try:
+                response = await self.get_response(request)  # type: ignore[misc]
+            except BaseException:
+                if started is not None:
+                    _request_event(request, info, 500, started)
+                raise
+            if started is not None:
+                _request_event(request, info, response.status_code, started)
         finally:
             _context.reset_request(token)
         response.headers[self.header] = request_id
         return response  # type: ignore[no-any-return]
+
+
+# Django splits a query at "&" only; some servers and proxies also at ";",
+# where a secret would otherwise ride in the value of the parameter before.
+_SEPARATOR: Final = re.compile(r"([&;])")
+
+
+def _masked_query(query: str) -> str:
+    """``query`` with the value of each parameter whose name (decoded, as
+    Django reads it) is secret replaced by ``"***"``; the rest as sent."""
+    masker = _pipeline.masker()
+    parts = _SEPARATOR.split(query)
+    for n in range(0, len(parts), 2):
+        name, sep, _value = parts[n].partition("=")
+        if sep and masker.matches(unquote_plus(name)):
+            parts[n] = f"{name}={MASK}"
+    return "".join(parts)
+
+
+def _request_event(
+    request: HttpRequest, info: _context.RequestInfo, status: int, started: int
+) -> None:
+    """Write ``http.request`` for the request being answered; never raises."""
+    try:
+        path = info.path
+        if conf.request_query():
+            query = request.META.get("QUERY_STRING")
+            if isinstance(query, str) and query:
+                # Cut first (bounded work for any length): a cut name has
+                # lost its value too, a cut value is still masked whole.
+                path = f"{path}?{_masked_query(query[:MAX_PATH])}"[:MAX_PATH]
+        fields = {
+            "method": info.method or "",
+            "path": path or "",
+            "status": status,
+            "duration_ms": round((time.perf_counter_ns() - started) / 1_000_000, 3),
+        }
+        # At once: the request was served whatever became of its transaction.
+        _pipeline.emit("http.request", fields, on_commit=False)
+    except Exception as exc:
+        _pipeline.internal_error("request_event_failed", exc, "http.request")

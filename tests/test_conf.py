@@ -37,6 +37,9 @@ CASES = [
     (conf.max_age_days, 1.5, 1.5, float("nan")),
     (conf.output_format, "ECS", "ecs", "gelf"),
     (conf.models, ["zoo.Animal"], (ModelSpec("zoo.Animal"),), "zoo"),
+    (conf.auth_events, False, False, "maybe"),
+    (conf.request_events, True, True, "maybe"),
+    (conf.request_query, True, True, "maybe"),
 ]
 
 

@@ -76,6 +76,10 @@ CATALOGUE: dict[str, dict[str, Any]] = {
     "shift.created": {"shift_id": 3, "shift_date": "2026-11-24", "employee_id": 9},
     "shift.assigned": {"shift_id": 3, "shift_date": "2026-11-24", "employee_id": 9},
     "shifts.wiped": {"count": 2, "shift_ids": [1, 2]},
+    "auth.login": {"username": "alice"},
+    "auth.logout": {"username": "alice"},
+    "auth.login_failed": {"username": "mallory"},
+    "http.request": {"method": "GET", "path": "/a/", "status": 404, "duration_ms": 1.25},
     "app.event": {
         "sender": "tests",
         "message": "hello",

@@ -30,6 +30,7 @@ __all__ = [
     "LEVELS",
     "MODEL_OPTIONS",
     "ModelSpec",
+    "auth_events",
     "backup_count",
     "directory",
     "durability",
@@ -45,7 +46,9 @@ __all__ = [
     "parse_interval",
     "queue_full",
     "queue_size",
+    "request_events",
     "request_id_header",
+    "request_query",
     "rotate_interval",
     "rotation",
     "trusted_proxies",
@@ -71,3 +74,6 @@ rotate_interval: Final = table.ROTATE_INTERVAL
 max_age_days: Final = table.MAX_AGE_DAYS
 output_format: Final = table.FORMAT
 models: Final = table.MODELS
+auth_events: Final = table.AUTH_EVENTS
+request_events: Final = table.REQUEST_EVENTS
+request_query: Final = table.REQUEST_QUERY

@@ -449,6 +449,28 @@ MODELS: Final = Setting[tuple[ModelSpec, ...]](
     "models (``'app.Model'``) or apps (``'app'``) to audit, or ``(label, options)`` "
     "pairs, or a dict ``{label: options}``",
 )
+AUTH_EVENTS: Final = Setting[bool](
+    "EVENTLOG_AUTH_EVENTS",
+    True,
+    _switch,
+    "eventlog.E050",
+    "``auth.login``, ``auth.logout`` and ``auth.login_failed`` lines",
+)
+REQUEST_EVENTS: Final = Setting[bool](
+    "EVENTLOG_REQUEST_EVENTS",
+    False,
+    _switch,
+    "eventlog.E051",
+    "one ``http.request`` line per request, written after the response",
+)
+REQUEST_QUERY: Final = Setting[bool](
+    "EVENTLOG_REQUEST_QUERY",
+    False,
+    _switch,
+    "eventlog.E052",
+    "``http.request``'s ``path`` ends with ``?`` and the query string, "
+    "secret-named parameters' values masked",
+)
 
 SETTINGS: Final[tuple[Setting[Any], ...]] = (
     DIR,
@@ -470,5 +492,8 @@ SETTINGS: Final[tuple[Setting[Any], ...]] = (
     MAX_AGE_DAYS,
     FORMAT,
     MODELS,
+    AUTH_EVENTS,
+    REQUEST_EVENTS,
+    REQUEST_QUERY,
 )
 """Every setting eventlog reads, in the order the README lists them."""

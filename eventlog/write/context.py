@@ -7,7 +7,7 @@ request to the next.
 Two variables are kept:
 
 * the *request* bound by :class:`eventlog.middleware.EventlogMiddleware`
-  (request id, client IP, user agent and the request itself, from which the
+  (request id, client IP, user agent, method, path and the request itself, from which the
   actor is resolved lazily, only when an event is emitted, so a user
   authenticated later in the view, DRF token style, is still named and
   requests that log nothing never touch the session);
@@ -62,6 +62,8 @@ class RequestInfo:
     request_id: str | None
     ip: str | None
     user_agent: str | None
+    method: str | None = None
+    path: str | None = None
 
 
 # The attribute of an HttpRequest holding its RequestInfo: Django logs 4xx
@@ -70,7 +72,18 @@ INFO_ATTR: Final = "_eventlog_info"
 
 
 CONTEXT_KEYS: Final = frozenset(
-    {"request_id", "actor", "actor_id", "ip", "user_agent", "os_user", "command", "reason"}
+    {
+        "request_id",
+        "actor",
+        "actor_id",
+        "ip",
+        "user_agent",
+        "method",
+        "path",
+        "os_user",
+        "command",
+        "reason",
+    }
 )
 """The keys :func:`current` gives a line (``reason`` from :func:`context`)."""
 _EMPTY: Mapping[str, Any] = {}
@@ -208,6 +221,9 @@ def current(*, resolve_actor: bool = True) -> dict[str, Any]:
             out["ip"] = info.ip
         if info.user_agent is not None:
             out["user_agent"] = info.user_agent
+        if info.method is not None:
+            out["method"] = info.method
+            out["path"] = info.path
         user = None if info.request is None else _user_of(info.request, resolve_actor)
         if user is not None:
             out["actor"], out["actor_id"] = user

@@ -110,6 +110,14 @@ class Masker:
                     self._innocent.add(key)
         return hit
 
+    def matches(self, key: str) -> bool:
+        """Whether values under ``key`` are masked, decided afresh and not
+        remembered: for names a client chooses (a query's), which would
+        otherwise fill the cache that keeps every line on the fast path."""
+        return (self._pattern is not None and self._pattern.search(key) is not None) or (
+            not self._words.isdisjoint(t.lower() for t in _TOKENS.findall(key))
+        )
+
     def __call__(self, value: Any, depth: int = 0) -> Any:
         """Return ``value`` with secrets masked; containers are copied only when
         something inside them changes. Dataclasses and NamedTuples are
