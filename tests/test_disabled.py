@@ -261,3 +261,21 @@ def test_unregister_a_proxy_registered_itself_falls_back_to_its_concrete_model(e
     eventlog.unregister(LoudAnimal)
     LoudAnimal.objects.create(name="loud")
     assert [e["model"] for e in model_lines(eventlog_dir)] == ["zoo.animal"]
+
+
+def test_a_decorated_coroutine_function_is_off_while_it_runs(eventlog_dir):
+    create = sync_to_async(lambda name: Animal.objects.create(name=name))
+
+    @eventlog.disabled()
+    async def quiet() -> None:
+        await asyncio.sleep(0)
+        await create("quiet")
+
+    async def main() -> None:
+        await quiet()
+        async with eventlog.disabled():
+            await create("quiet too")
+        await create("loud")
+
+    asyncio.run(main())
+    assert [e["snapshot"]["name"] for e in model_lines(eventlog_dir)] == ["loud"]
