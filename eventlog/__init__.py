@@ -1,6 +1,7 @@
 """eventlog: Django signals to structured JSON lines in rotating files.
 
-Public API: :func:`register`, :func:`context`, :mod:`eventlog.bulk`
+Public API: :func:`register`, :func:`unregister`, :func:`context`,
+:func:`disabled`, :mod:`eventlog.bulk`
 (``AuditedManager``, ``AuditedQuerySet``), :mod:`eventlog.signals` (``event_signal``,
 ``state_changed``), :mod:`eventlog.testing` (``capture_events``),
 :class:`eventlog.middleware.EventlogMiddleware`, :mod:`eventlog.reader`.
@@ -18,10 +19,11 @@ from importlib import import_module, metadata
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from eventlog.audit.register import register
+    from eventlog.audit.register import register, unregister
+    from eventlog.audit.switch import disabled
     from eventlog.write.context import context
 
-__all__ = ["__version__", "context", "register"]
+__all__ = ["__version__", "context", "disabled", "register", "unregister"]
 
 DISTRIBUTION = "django-eventlog-jsonl"
 """The name eventlog is installed under (``pip install django-eventlog-jsonl``)."""
@@ -31,7 +33,12 @@ try:
 except metadata.PackageNotFoundError:  # imported from a checkout that is not installed
     __version__ = "0+unknown"
 
-_LAZY = {"context": "eventlog.write.context", "register": "eventlog.audit.register"}
+_LAZY = {
+    "context": "eventlog.write.context",
+    "disabled": "eventlog.audit.switch",
+    "register": "eventlog.audit.register",
+    "unregister": "eventlog.audit.register",
+}
 
 
 def __dir__() -> list[str]:
@@ -39,7 +46,7 @@ def __dir__() -> list[str]:
 
 
 def __getattr__(name: str) -> Any:
-    """``register`` and ``context``, imported when first asked for (PEP 562)."""
+    """The public functions, imported when first asked for (PEP 562)."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'eventlog' has no attribute {name!r}")

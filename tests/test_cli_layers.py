@@ -20,7 +20,8 @@ PACKAGE = ROOT / "eventlog"
 CLI = PACKAGE / "cli"
 COMMAND = PACKAGE / "management" / "commands" / "eventlog.py"
 CLI_MODULES = sorted(f"eventlog.cli.{p.stem}" for p in CLI.glob("*.py") if p.stem != "__init__")
-READ_ONLY = [m for m in CLI_MODULES if m != "eventlog.cli.restore"]
+WRITERS = {"eventlog.cli.restore": "restore", "eventlog.cli.snapshot": "snapshot"}
+READ_ONLY = [m for m in CLI_MODULES if m not in WRITERS]
 WRITE_SIDE = ("eventlog.write", "eventlog.audit")
 
 
@@ -121,11 +122,13 @@ def test_read_only_cli_modules_never_reach_the_write_side(module):
     assert not [m for m in direct if is_under(m, ("eventlog.conf", "eventlog.management"))]
 
 
-def test_restore_reaches_the_audit_layer_only_through_its_restore():
-    """cli/restore.py imports eventlog.audit.restore and no other write-side module."""
-    direct = imports("eventlog.cli.restore", top_level_only=False)
+@pytest.mark.parametrize(("module", "name"), sorted(WRITERS.items()))
+def test_writers_reach_the_audit_layer_only_through_their_own_module(module, name):
+    """cli/restore.py imports eventlog.audit.restore and no other write-side
+    module; cli/snapshot.py likewise eventlog.audit.snapshot."""
+    direct = imports(module, top_level_only=False)
     write_side = {m for m in direct if is_under(m, WRITE_SIDE)}
-    assert write_side == {"eventlog.audit", "eventlog.audit.restore"}
+    assert write_side == {"eventlog.audit", f"eventlog.audit.{name}"}
 
 
 def test_no_import_circle_through_the_cli():

@@ -36,6 +36,12 @@ CATALOGUE: dict[str, dict[str, Any]] = {
         "object_repr": "Bob",
         "snapshot": {"name": "Bob"},
     },
+    "model.snapshot": {
+        "model": "speedy.employee",
+        "object_id": "1",
+        "object_repr": "Bob",
+        "snapshot": {"name": "Bob"},
+    },
     "model.m2m_added": {
         "model": "speedy.shifts",
         "object_id": "1",

@@ -42,6 +42,7 @@ from eventlog.audit import receivers, state
 from eventlog.audit import registry as _registry
 from eventlog.audit.app_events import object_id
 from eventlog.audit.registry import Registration
+from eventlog.audit.switch import off
 from eventlog.write.pipeline import emit, internal_error
 
 __all__ = ["CHUNK", "AuditedManager", "AuditedQuerySet", "AuditedQuerySetMixin"]
@@ -99,7 +100,10 @@ class AuditedQuerySetMixin(_Base):
         created: list[Any] = super().bulk_create(objs, *args, **kwargs)
         reg = _registry.lookup(self.model)
         conflicts = _conflicts(args, kwargs)
+        quiet = off()
         if reg is not None and created and conflicts:
+            if quiet:
+                return created  # which rows were written is not known: no baseline either
             try:  # which rows were inserted, skipped or updated is not known
                 ids = sorted(
                     {i for i in map(object_id, created) if i is not None}, key=receivers.id_order
@@ -121,9 +125,12 @@ class AuditedQuerySetMixin(_Base):
                 for obj in created:
                     values = receivers.current_values(reg, obj)
                     state.set_baseline(obj, values, replace=True)
-                    if obj.pk is not None:
+                    if obj.pk is not None and not quiet:
                         per[str(obj.pk)] = receivers.changes(reg, {}, values)
-                _emit_bulk("model.bulk_created", reg, [object_id(o) for o in created], per, self.db)
+                if not quiet:
+                    _emit_bulk(
+                        "model.bulk_created", reg, [object_id(o) for o in created], per, self.db
+                    )
             except Exception as exc:
                 internal_error("receiver_failed", exc, "model.bulk_created")
         return created
@@ -145,16 +152,17 @@ class AuditedQuerySetMixin(_Base):
             try:
                 attnames = {_registry.attname(self.model, f) for f in fields}
                 per: dict[str, dict[str, Any]] = {}
+                quiet = off()
                 for obj in objs:
                     new = {
                         k: v for k, v in receivers.current_values(reg, obj).items() if k in attnames
                     }
                     state.settle(obj)
                     previous = state.baseline(obj)
-                    diff = receivers.changes(reg, previous or {}, new)
+                    diff = {} if quiet else receivers.changes(reg, previous or {}, new)
                     state.set_baseline(obj, new)
                     state.remember(obj, self.db, previous)
-                    if receivers.counts(reg, diff):
+                    if diff and receivers.counts(reg, diff):
                         per[str(obj.pk)] = diff
                 if per:
                     _emit_bulk(
@@ -168,7 +176,7 @@ class AuditedQuerySetMixin(_Base):
         """``QuerySet.update``, then ``model.bulk_updated`` with the rows'
         changes (see the module docstring for what it reads)."""
         reg = _registry.lookup(self.model)
-        if reg is None or _quiet.get():
+        if reg is None or _quiet.get() or off():
             return int(super().update(**kwargs))
         with transaction.atomic(using=self.db, savepoint=False):
             try:
@@ -234,7 +242,7 @@ class AuditedQuerySetMixin(_Base):
         """``QuerySet.delete``, logged as one ``model.bulk_deleted`` per chunk
         for the queryset's model."""
         reg = _registry.lookup(self.model)
-        if reg is None:
+        if reg is None or off():
             return super().delete()
         var = receivers.collecting_deletes()
         collected: list[receivers.Deletion] = []

@@ -42,6 +42,7 @@ from eventlog.audit import registry as _registry
 from eventlog.audit import state
 from eventlog.audit.app_events import object_id, object_repr
 from eventlog.audit.registry import Registration
+from eventlog.audit.switch import off
 from eventlog.core.keys import MASK, MASKED_CHANGE
 from eventlog.write.pipeline import emit, internal_error
 
@@ -54,6 +55,7 @@ __all__ = [
     "connect_m2m",
     "counts",
     "current_values",
+    "deactivate",
     "emit_deleted",
     "id_order",
     "snapshot",
@@ -192,8 +194,8 @@ def counts(reg: Registration, diff: dict[str, dict[str, Any]]) -> bool:
 def on_pre_save(sender: type[Model], instance: Model, raw: bool, using: str, **_: Any) -> None:
     """Read the old values the instance never loaded (see the module docstring)."""
     try:
-        if state.INSERTING in instance.__dict__ or instance.pk is None:
-            return
+        if state.INSERTING in instance.__dict__ or instance.pk is None or off():
+            return  # switched off: post_save keeps what was saved, no old row needed
         reg = _registry.lookup(type(instance))
         if reg is None:
             return
@@ -239,6 +241,10 @@ def on_post_save(
         if update_fields is not None:
             saved = {_registry.attname(type(instance), n) for n in update_fields}
             new = {k: v for k, v in new.items() if k in saved}
+        if off():
+            state.set_baseline(instance, new, replace=created)
+            state.remember(instance, using, None if created else previous)
+            return
         if created:
             state.set_baseline(instance, new, replace=True)
             fields = {"snapshot": snapshot(reg, new)}
@@ -271,7 +277,7 @@ def on_post_delete(sender: type[Model], instance: Model, using: str, **_: Any) -
     instance's values where the row was never loaded."""
     try:
         reg = _registry.lookup(type(instance))
-        if reg is None:
+        if reg is None or off():
             return
         state.settle(instance)
         values = {**current_values(reg, instance), **(state.baseline(instance) or {})}
@@ -348,7 +354,7 @@ def on_m2m_changed(
 ) -> None:
     """``model.m2m_*`` from the registered side(s) of the relation."""
     try:
-        if action not in M2M_EVENTS and action != "pre_clear":
+        if (action not in M2M_EVENTS and action != "pre_clear") or off():
             return
         m2m = _through_fields.get(sender)
         if m2m is None:
@@ -448,6 +454,37 @@ def activate(reg: Registration) -> None:
                 connect(model)
         for m2m in _m2m_of(reg.model):
             connect_m2m(m2m)
+
+
+def deactivate(model: type[Model]) -> None:
+    """Disconnect what audits ``model`` (and its proxies and m2m relations)
+    where no registration still needs it: a proxy registered itself keeps its
+    receivers, a relation with another registered side keeps its own."""
+    with _registry.lock():
+        for cls in (model, *apps.get_models(include_auto_created=False)):
+            if (cls is model or cls._meta.concrete_model is model) and (
+                _registry.lookup(cls) is None
+            ):
+                _disconnect(cls)
+        for m2m in _m2m_of(model):
+            through = m2m.remote_field.through
+            sides = (m2m.model, m2m.remote_field.model)
+            if isinstance(through, type) and not any(
+                isinstance(side, type) and _registry.lookup(side) for side in sides
+            ):
+                signals.m2m_changed.disconnect(
+                    sender=through, dispatch_uid="eventlog.model.m2m_changed"
+                )
+                _through_fields.pop(through, None)
+
+
+def _disconnect(model: type[Model]) -> None:
+    for signal, uid in (
+        (signals.pre_save, "eventlog.model.pre_save"),
+        (signals.post_save, "eventlog.model.post_save"),
+        (signals.post_delete, "eventlog.model.post_delete"),
+    ):
+        signal.disconnect(sender=model, dispatch_uid=uid)
 
 
 def activate_all() -> None:

@@ -26,7 +26,7 @@ from eventlog import conf
 from eventlog.audit import receivers, registry
 from eventlog.audit.registry import has_field, spec_models
 
-__all__ = ["register", "register_from_settings"]
+__all__ = ["register", "register_from_settings", "unregister"]
 
 M = TypeVar("M", bound=type[Model])
 
@@ -98,6 +98,18 @@ def register(
     if model is None:
         return decorate
     return decorate(model)
+
+
+def unregister(model: type[Model]) -> None:
+    """Undo :func:`register`: saves, deletes and m2m changes of ``model`` write
+    nothing from now on (a proxy registered itself, and the other side of a
+    relation that is registered, are still audited). Registering again works;
+    a model that is not registered is left as it is."""
+    if not (isinstance(model, type) and issubclass(model, Model)):
+        raise TypeError(f"eventlog.unregister: {model!r} is not a model class")
+    with registry.lock():
+        if registry.remove(model) is not None and apps.ready:
+            receivers.deactivate(model)
 
 
 def register_from_settings() -> None:

@@ -39,6 +39,7 @@ __all__ = [
     "lock",
     "lookup",
     "registrations",
+    "remove",
     "spec_models",
 ]
 
@@ -135,6 +136,12 @@ def add(
             reg.resolve()
         _registry[model] = reg
         return reg
+
+
+def remove(model: type[Model]) -> Registration | None:
+    """Forget the registration of ``model`` itself; the one removed, or ``None``."""
+    with _lock:
+        return _registry.pop(model, None)
 
 
 def lock() -> threading.RLock:

@@ -112,8 +112,9 @@ def plan(model: type[models.Model], pk_text: str, state: ObjectState, at: str) -
         )
     if not state.complete:
         raise CannotRestore(
-            f"the log holds no snapshot of {label} (created before the oldest file?): "
-            "its full state cannot be rebuilt"
+            f"the log holds no snapshot of {label} (created before the oldest file "
+            "or before it was registered?): its full state cannot be rebuilt "
+            "(`manage.py eventlog snapshot` records one)"
         )
     bad = state.unfaithful()
     if bad:

@@ -1,10 +1,10 @@
-"""A progress bar on stderr for long scans of the log files."""
+"""A progress bar on stderr for long scans of the log files (or of rows)."""
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,15 +19,16 @@ class ProgressBar:
     files on disk: drawn only when the stream is a terminal and the scan has
     run for :attr:`DELAY` seconds, redrawn at most every :attr:`EVERY` seconds,
     cleared by :meth:`clear` (call it before writing output) and at the end of
-    a ``with`` block."""
+    a ``with`` block. ``unit`` names an amount (bytes by default)."""
 
     DELAY: ClassVar[float] = 0.5
     EVERY: ClassVar[float] = 0.1
     WIDTH: ClassVar[int] = 30
 
-    def __init__(self, stream: Any, total: int) -> None:
+    def __init__(self, stream: Any, total: int, unit: Callable[[int], str] = size) -> None:
         self._stream = stream
         self._total = total
+        self._unit = unit
         isatty = getattr(stream, "isatty", None)
         self.enabled = total > 0 and callable(isatty) and bool(isatty())
         self._done = 0
@@ -65,7 +66,7 @@ class ProgressBar:
         filled = int(self.WIDTH * fraction)
         text = (
             f"[{'#' * filled}{' ' * (self.WIDTH - filled)}] {int(100 * fraction):3d}% "
-            f"{size(self._done)} of {size(self._total)}"
+            f"{self._unit(self._done)} of {self._unit(self._total)}"
         )
         self._write(f"\r{text}")
         self._shown = len(text)

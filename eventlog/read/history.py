@@ -6,6 +6,8 @@ object (``eventlog.reader.object_events`` finds them) and read the
 :class:`ObjectState`. The rules, event by event (the contract's catalogue):
 
 * ``model.created``: the row exists; ``snapshot`` gives every logged field;
+* ``model.snapshot`` (``manage.py eventlog snapshot``): the same, a baseline
+  for rows that existed before they were logged;
 * ``model.updated``: the ``new`` side of each of ``changes``;
 * ``model.deleted``: the row is gone; ``snapshot`` holds its last values;
 * ``model.bulk_created``: as created, the ``new`` side of this object's
@@ -20,9 +22,9 @@ object (``eventlog.reader.object_events`` finds them) and read the
 Any other event about the object (an ``app.event`` sent with it as
 ``instance``, say) is no state event: it is neither applied nor counted.
 
-The state is *complete* once a snapshot was seen (creation or deletion, or
-a bulk creation or deletion with this object's values):
-before that only the fields some change named are known, which is what
+The state is *complete* once a snapshot was seen (creation, deletion or a
+``model.snapshot``, or a bulk creation or deletion with this object's
+values): before that only the fields some change named are known, which is what
 happens when the files of its creation were pruned.
 """
 
@@ -39,6 +41,7 @@ __all__ = ["CUT_ENTRIES", "STATE_EVENTS", "ObjectState", "apply", "replay"]
 STATE_EVENTS: Final = frozenset(
     {
         "model.created",
+        "model.snapshot",
         "model.updated",
         "model.deleted",
         "model.bulk_created",
@@ -164,7 +167,7 @@ def apply(state: ObjectState, event: Mapping[str, Any]) -> None:
     state.last = event
     if event.get("truncated_entries"):
         state.cut = True
-    if name == "model.created":
+    if name == "model.created" or name == "model.snapshot":
         state.exists, state.deleted = True, False
         _apply_snapshot(state, event.get("snapshot"))
     elif name == "model.bulk_created":

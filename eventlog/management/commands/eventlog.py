@@ -12,7 +12,7 @@ from typing import Any, Final
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from eventlog import conf
-from eventlog.cli import SUBCOMMANDS, history, prune, restore, stats, tail, verify
+from eventlog.cli import SUBCOMMANDS, history, prune, restore, snapshot, stats, tail, verify
 from eventlog.cli.base import Defaults, Failure, Subcommand
 from eventlog.cli.console import Console
 from eventlog.cli.parser import Parser, add_common_options
@@ -21,7 +21,7 @@ from eventlog.core.sanitize import one_line
 __all__ = ["Command"]
 
 MODULES: Final[dict[str, Subcommand]] = {
-    m.NAME: m for m in (tail, history, restore, verify, prune, stats)
+    m.NAME: m for m in (tail, history, restore, snapshot, verify, prune, stats)
 }
 
 
