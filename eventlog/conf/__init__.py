@@ -43,6 +43,7 @@ __all__ = [
     "models",
     "output_format",
     "parse_interval",
+    "processors",
     "queue_full",
     "queue_size",
     "request_id_header",
@@ -71,3 +72,4 @@ rotate_interval: Final = table.ROTATE_INTERVAL
 max_age_days: Final = table.MAX_AGE_DAYS
 output_format: Final = table.FORMAT
 models: Final = table.MODELS
+processors: Final = table.PROCESSORS

@@ -450,6 +450,31 @@ MODELS: Final = Setting[tuple[ModelSpec, ...]](
     "pairs, or a dict ``{label: options}``",
 )
 
+# A dotted path: a module and the name in it, each part an identifier.
+_DOTTED: Final = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
+
+
+def _dotted_paths(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise Invalid(f"must be a list of dotted paths, not {value!r}", usable=())
+    good = tuple(v for v in value if isinstance(v, str) and _DOTTED.fullmatch(v))
+    if len(good) != len(value):
+        bad = [v for v in value if v not in good]
+        raise Invalid(
+            f"must hold dotted paths ('package.module.function'), not {bad!r}", usable=good
+        )
+    return good
+
+
+PROCESSORS: Final = Setting[tuple[str, ...]](
+    "EVENTLOG_PROCESSORS",
+    (),
+    _dotted_paths,
+    "eventlog.E060",
+    "dotted paths of structlog-style processors run on every line after the "
+    "envelope and context are merged and before masking",
+)
+
 SETTINGS: Final[tuple[Setting[Any], ...]] = (
     DIR,
     MAX_BYTES,
@@ -470,5 +495,6 @@ SETTINGS: Final[tuple[Setting[Any], ...]] = (
     MAX_AGE_DAYS,
     FORMAT,
     MODELS,
+    PROCESSORS,
 )
 """Every setting eventlog reads, in the order the README lists them."""
