@@ -41,6 +41,7 @@ from django.utils import timezone
 from eventlog.audit import registry as _registry
 from eventlog.audit import state
 from eventlog.audit.app_events import object_id, object_repr
+from eventlog.audit.extra import add_extra
 from eventlog.audit.registry import Registration
 from eventlog.core.keys import MASK, MASKED_CHANGE
 from eventlog.write.pipeline import emit, internal_error
@@ -251,17 +252,13 @@ def on_post_save(
             fields = {"changes": diff}
             event = "model.updated"
         state.remember(instance, using, None if created else previous)
-        emit(
-            event,
-            {
-                "model": reg.label,
-                "object_id": object_id(instance),
-                "object_repr": object_repr(instance),
-                **fields,
-            },
-            on_commit=True,
-            using=using,
-        )
+        line = {
+            "model": reg.label,
+            "object_id": object_id(instance),
+            "object_repr": object_repr(instance),
+            **fields,
+        }
+        emit(event, add_extra(reg.extra, instance, line), on_commit=True, using=using)
     except Exception as exc:
         internal_error("receiver_failed", exc, "model.created" if created else "model.updated")
 
@@ -289,17 +286,13 @@ def emit_deleted(
     reg: Registration, instance: Model, object_id: str | None, shot: dict[str, Any], using: str
 ) -> None:
     """Emit ``model.deleted`` for ``instance`` (on commit)."""
-    emit(
-        "model.deleted",
-        {
-            "model": reg.label,
-            "object_id": object_id,
-            "object_repr": object_repr(instance),
-            "snapshot": shot,
-        },
-        on_commit=True,
-        using=using,
-    )
+    line = {
+        "model": reg.label,
+        "object_id": object_id,
+        "object_repr": object_repr(instance),
+        "snapshot": shot,
+    }
+    emit("model.deleted", add_extra(reg.extra, instance, line), on_commit=True, using=using)
 
 
 M2M_EVENTS: Final = {
@@ -381,16 +374,17 @@ def on_m2m_changed(
         other = _registry.lookup(model)
         name = m2m.remote_field.get_accessor_name() if reverse else m2m.name
         if own is not None:
+            line = {
+                "model": own.label,
+                "object_id": object_id(instance),
+                "object_repr": object_repr(instance),
+                "field": name,
+                "related_model": model._meta.label_lower,
+                "related_ids": _ids(related),
+            }
             emit(
                 M2M_EVENTS[action],
-                {
-                    "model": own.label,
-                    "object_id": object_id(instance),
-                    "object_repr": object_repr(instance),
-                    "field": name,
-                    "related_model": model._meta.label_lower,
-                    "related_ids": _ids(related),
-                },
+                add_extra(own.extra, instance, line),
                 on_commit=True,
                 using=using,
             )

@@ -105,7 +105,8 @@ class RunHooks:
             if key not in out or type(value) is not type(out[key]) or value != out[key]
         }
         if failed:
-            rest[HOOK_ERRORS] = failed
+            earlier = current.get(HOOK_ERRORS)  # a model's extra= callable's
+            rest[HOOK_ERRORS] = [*earlier, *failed] if isinstance(earlier, list) else failed
         return self.masker.merge(out, rest)
 
 
