@@ -15,7 +15,7 @@ class EventlogConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: the app registry must be ready before models are touched.
-        from eventlog.audit import app_events, receivers, register
+        from eventlog.audit import app_events, collector, receivers, register
         from eventlog.audit import checks as audit_checks
         from eventlog.conf import checks as conf_checks
         from eventlog.write import pipeline
@@ -26,6 +26,7 @@ class EventlogConfig(AppConfig):
         app_events.connect()
         register.register_from_settings()
         receivers.activate_all()
+        collector.install()
         setting_changed.connect(
             pipeline.on_setting_changed, dispatch_uid="eventlog.setting_changed"
         )
