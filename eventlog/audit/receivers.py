@@ -360,6 +360,13 @@ def on_m2m_changed(
                 _clearing.set(pending)
             pending[key] = ids
             return
+        if action == "post_add" and pk_set:
+            through = _registry.lookup(sender)
+            try:
+                if through is not None:
+                    _created_rows(through, m2m, instance, reverse, pk_set, using)
+            except Exception as exc:  # the m2m line below is still written
+                internal_error("receiver_failed", exc, "model.created")
         if action == "post_clear":
             related: Iterable[Any] = (_clearing.get() or {}).pop(key, [])
         else:
@@ -412,6 +419,35 @@ def on_m2m_changed(
         internal_error("receiver_failed", exc, M2M_EVENTS.get(action, "model.m2m_changed"))
 
 
+def _created_rows(
+    reg: Registration,
+    m2m: ManyToManyField[Any, Any],
+    instance: Model,
+    reverse: bool,
+    pk_set: set[Any],
+    using: str,
+) -> None:
+    """``model.created`` for the rows of a registered through model that an
+    ``add()``/``set()`` just made with ``bulk_create`` (no ``post_save``):
+    ``pk_set`` names only the related objects that had no row."""
+    source, target = _through_columns(m2m, reverse)
+    rows = (
+        reg.model._base_manager.using(using)
+        .filter(**{source: instance.pk, f"{target}__in": list(pk_set)})
+        .order_by("pk")
+    )
+    for row in rows:
+        values = current_values(reg, row)
+        state.set_baseline(row, values, replace=True)
+        line = {
+            "model": reg.label,
+            "object_id": object_id(row),
+            "object_repr": object_repr(row),
+            "snapshot": snapshot(reg, values),
+        }
+        emit("model.created", add_extra(reg.extra, row, line), on_commit=True, using=using)
+
+
 def connect(model: type[Model]) -> None:
     """Connect the save/delete receivers for ``model`` (stable ``dispatch_uid``)."""
     signals.pre_save.connect(on_pre_save, sender=model, dispatch_uid="eventlog.model.pre_save")
@@ -442,6 +478,8 @@ def activate(reg: Registration) -> None:
                 connect(model)
         for m2m in _m2m_of(reg.model):
             connect_m2m(m2m)
+        for m2m in _m2m_through(reg.model):
+            connect_m2m(m2m)
 
 
 def activate_all() -> None:
@@ -457,6 +495,16 @@ def _m2m_of(model: type[Model]) -> list[ManyToManyField[Any, Any]]:
         if rel.many_to_many and isinstance(rel.field, ManyToManyField):
             found.append(rel.field)
     return found
+
+
+def _m2m_through(model: type[Model]) -> list[ManyToManyField[Any, Any]]:
+    """Many-to-many fields whose ``through`` model is ``model``."""
+    return [
+        f
+        for other in apps.get_models(include_auto_created=False)
+        for f in other._meta.many_to_many
+        if isinstance(f, ManyToManyField) and f.remote_field.through is model
+    ]
 
 
 def _on_class_prepared(sender: type[Model], **_kwargs: Any) -> None:
