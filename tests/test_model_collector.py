@@ -150,3 +150,29 @@ def test_set_null_in_a_real_process(eventlog_dir, tmp_path):
     assert len(updated) == 1
     assert updated[0]["changes"]["keeper"]["new"] is None
     assert updated[0]["actor"] == "CLI"
+
+
+def test_a_to_field_value_restores_and_reads_back(eventlog_dir):
+    """The to_field value logged is what restore writes back to the column."""
+    from django.core.management import call_command
+
+    first, second = Warden.objects.create(slug="first"), Warden.objects.create(slug="second")
+    post = Post.objects.create(name="p", warden=first)
+    created = lines(eventlog_dir, "model.created", "zoo.post")[-1]
+    post.warden = second
+    post.save()
+    (updated,) = lines(eventlog_dir, "model.updated", "zoo.post")
+    assert updated["changes"] == {"warden": {"old": "first", "new": "second"}}
+    call_command(
+        "eventlog",
+        "restore",
+        "zoo.post",
+        str(post.pk),
+        "--to",
+        created["event_id"],
+        "--yes",
+        "--dir",
+        str(eventlog_dir),
+    )
+    post.refresh_from_db()
+    assert post.warden_id == "first"
