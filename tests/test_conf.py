@@ -36,6 +36,7 @@ CASES = [
     (conf.rotate_interval, "daily", 86400, "weekly"),
     (conf.max_age_days, 1.5, 1.5, float("nan")),
     (conf.output_format, "ECS", "ecs", "gelf"),
+    (conf.processors, ["tests.test_hooks.add_tenant"], ("tests.test_hooks.add_tenant",), "x.y"),
     (conf.models, ["zoo.Animal"], (ModelSpec("zoo.Animal"),), "zoo"),
     (conf.auth_events, False, False, "maybe"),
     (conf.request_events, True, True, "maybe"),

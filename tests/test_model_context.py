@@ -163,9 +163,7 @@ _JSON_TEXT = st.text(
 )
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53) | _JSON_TEXT,
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(_JSON_TEXT, inner, max_size=4)
-    ),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_JSON_TEXT, inner, max_size=4),
     max_leaves=12,
 )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core import checks
+from django.utils.module_loading import import_string
 
 from eventlog import conf
 from eventlog.audit.registry import has_field, is_session_model, registrations, spec_models
@@ -33,6 +34,8 @@ def check_models(app_configs: Any = None, **_kwargs: Any) -> list[checks.CheckMe
             )
             continue
         audited.update(models)
+        if spec.extra is not None:
+            errors.extend(_extra_problem(spec.label, spec.extra))
         names = {*(spec.include or ()), *spec.exclude, *spec.mask}
         known = {name for model in models for name in names if has_field(model, name)}
         errors.extend(
@@ -54,6 +57,19 @@ def check_models(app_configs: Any = None, **_kwargs: Any) -> list[checks.CheckMe
         if is_session_model(model)
     )
     return errors
+
+
+def _extra_problem(label: str, path: str) -> list[checks.CheckMessage]:
+    try:
+        fn = import_string(path)
+    except Exception as exc:
+        problem = f"does not import: {type(exc).__name__}: {exc}"
+    else:
+        if callable(fn):
+            return []
+        problem = f"is a {type(fn).__name__}, not a callable"
+    message = " ".join(f"EVENTLOG_MODELS: 'extra' of {label!r}, {path!r}, {problem}.".split())
+    return [checks.Error(message[:500], id="eventlog.E062")]
 
 
 def register() -> None:

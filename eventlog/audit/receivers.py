@@ -41,6 +41,7 @@ from django.utils import timezone
 from eventlog.audit import registry as _registry
 from eventlog.audit import state
 from eventlog.audit.app_events import object_id, object_repr
+from eventlog.audit.extra import add_extra
 from eventlog.audit.registry import Registration
 from eventlog.audit.switch import off
 from eventlog.core.keys import MASK, MASKED_CHANGE
@@ -257,17 +258,13 @@ def on_post_save(
             fields = {"changes": diff}
             event = "model.updated"
         state.remember(instance, using, None if created else previous)
-        emit(
-            event,
-            {
-                "model": reg.label,
-                "object_id": object_id(instance),
-                "object_repr": object_repr(instance),
-                **fields,
-            },
-            on_commit=True,
-            using=using,
-        )
+        line = {
+            "model": reg.label,
+            "object_id": object_id(instance),
+            "object_repr": object_repr(instance),
+            **fields,
+        }
+        emit(event, add_extra(reg.extra, instance, line), on_commit=True, using=using)
     except Exception as exc:
         internal_error("receiver_failed", exc, "model.created" if created else "model.updated")
 
@@ -295,17 +292,13 @@ def emit_deleted(
     reg: Registration, instance: Model, object_id: str | None, shot: dict[str, Any], using: str
 ) -> None:
     """Emit ``model.deleted`` for ``instance`` (on commit)."""
-    emit(
-        "model.deleted",
-        {
-            "model": reg.label,
-            "object_id": object_id,
-            "object_repr": object_repr(instance),
-            "snapshot": shot,
-        },
-        on_commit=True,
-        using=using,
-    )
+    line = {
+        "model": reg.label,
+        "object_id": object_id,
+        "object_repr": object_repr(instance),
+        "snapshot": shot,
+    }
+    emit("model.deleted", add_extra(reg.extra, instance, line), on_commit=True, using=using)
 
 
 M2M_EVENTS: Final = {
@@ -373,6 +366,13 @@ def on_m2m_changed(
                 _clearing.set(pending)
             pending[key] = ids
             return
+        if action == "post_add" and pk_set:
+            through = _registry.lookup(sender)
+            try:
+                if through is not None:
+                    _created_rows(through, m2m, instance, reverse, pk_set, using)
+            except Exception as exc:  # the m2m line below is still written
+                internal_error("receiver_failed", exc, "model.created")
         if action == "post_clear":
             related: Iterable[Any] = (_clearing.get() or {}).pop(key, [])
         else:
@@ -387,16 +387,17 @@ def on_m2m_changed(
         other = _registry.lookup(model)
         name = m2m.remote_field.get_accessor_name() if reverse else m2m.name
         if own is not None:
+            line = {
+                "model": own.label,
+                "object_id": object_id(instance),
+                "object_repr": object_repr(instance),
+                "field": name,
+                "related_model": model._meta.label_lower,
+                "related_ids": _ids(related),
+            }
             emit(
                 M2M_EVENTS[action],
-                {
-                    "model": own.label,
-                    "object_id": object_id(instance),
-                    "object_repr": object_repr(instance),
-                    "field": name,
-                    "related_model": model._meta.label_lower,
-                    "related_ids": _ids(related),
-                },
+                add_extra(own.extra, instance, line),
                 on_commit=True,
                 using=using,
             )
@@ -422,6 +423,35 @@ def on_m2m_changed(
             )
     except Exception as exc:
         internal_error("receiver_failed", exc, M2M_EVENTS.get(action, "model.m2m_changed"))
+
+
+def _created_rows(
+    reg: Registration,
+    m2m: ManyToManyField[Any, Any],
+    instance: Model,
+    reverse: bool,
+    pk_set: set[Any],
+    using: str,
+) -> None:
+    """``model.created`` for the rows of a registered through model that an
+    ``add()``/``set()`` just made with ``bulk_create`` (no ``post_save``):
+    ``pk_set`` names only the related objects that had no row."""
+    source, target = _through_columns(m2m, reverse)
+    rows = (
+        reg.model._base_manager.using(using)
+        .filter(**{source: instance.pk, f"{target}__in": list(pk_set)})
+        .order_by("pk")
+    )
+    for row in rows:
+        values = current_values(reg, row)
+        state.set_baseline(row, values, replace=True)
+        line = {
+            "model": reg.label,
+            "object_id": object_id(row),
+            "object_repr": object_repr(row),
+            "snapshot": snapshot(reg, values),
+        }
+        emit("model.created", add_extra(reg.extra, row, line), on_commit=True, using=using)
 
 
 def connect(model: type[Model]) -> None:
@@ -453,6 +483,8 @@ def activate(reg: Registration) -> None:
             if model._meta.proxy and model._meta.concrete_model is reg.model:
                 connect(model)
         for m2m in _m2m_of(reg.model):
+            connect_m2m(m2m)
+        for m2m in _m2m_through(reg.model):
             connect_m2m(m2m)
 
 
@@ -500,6 +532,16 @@ def _m2m_of(model: type[Model]) -> list[ManyToManyField[Any, Any]]:
         if rel.many_to_many and isinstance(rel.field, ManyToManyField):
             found.append(rel.field)
     return found
+
+
+def _m2m_through(model: type[Model]) -> list[ManyToManyField[Any, Any]]:
+    """Many-to-many fields whose ``through`` model is ``model``."""
+    return [
+        f
+        for other in apps.get_models(include_auto_created=False)
+        for f in other._meta.many_to_many
+        if isinstance(f, ManyToManyField) and f.remote_field.through is model
+    ]
 
 
 def _on_class_prepared(sender: type[Model], **_kwargs: Any) -> None:

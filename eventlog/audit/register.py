@@ -24,6 +24,7 @@ from django.db.models import Model
 
 from eventlog import conf
 from eventlog.audit import receivers, registry
+from eventlog.audit.extra import Extra, import_extra
 from eventlog.audit.registry import has_field, spec_models
 
 __all__ = ["register", "register_from_settings", "unregister"]
@@ -49,6 +50,7 @@ def register(
     include: Iterable[str] | None = ...,
     exclude: Iterable[str] = ...,
     mask: Iterable[str] = ...,
+    extra: Extra | None = ...,
 ) -> M: ...
 
 
@@ -59,6 +61,7 @@ def register(
     include: Iterable[str] | None = ...,
     exclude: Iterable[str] = ...,
     mask: Iterable[str] = ...,
+    extra: Extra | None = ...,
 ) -> Callable[[M], M]: ...
 
 
@@ -68,6 +71,7 @@ def register(
     include: Iterable[str] | None = None,
     exclude: Iterable[str] = (),
     mask: Iterable[str] = (),
+    extra: Extra | None = None,
 ) -> M | Callable[[M], M]:
     """Audit ``model``: every committed create, update, delete and m2m change
     becomes a ``model.*`` line.
@@ -78,7 +82,11 @@ def register(
     still shows in ``changes`` when it changed. Usable as a call,
     ``register(Employee, exclude=["notes"])``, or as a class decorator,
     ``@register`` or ``@register(mask=["pin"])``. Returns the model.
+    ``extra(instance)`` returns a dict of keys added to the instance's lines
+    (:mod:`eventlog.audit.extra`).
     """
+    if extra is not None and not callable(extra):
+        raise TypeError(f"eventlog.register: extra must be a callable, not {extra!r}")
     options = (
         None if include is None else _names(include, "include"),
         _names(exclude, "exclude"),
@@ -90,7 +98,7 @@ def register(
             raise TypeError(f"eventlog.register: {cls!r} is not a model class")
         if cls._meta.abstract:
             raise TypeError(f"eventlog.register: {cls.__name__} is abstract")
-        reg = registry.add(cls, *options)
+        reg = registry.add(cls, *options, extra)
         if reg is not None and apps.ready:
             receivers.activate(reg)
         return cls
@@ -115,6 +123,8 @@ def unregister(model: type[Model]) -> None:
 def register_from_settings() -> None:
     """Register the models of ``EVENTLOG_MODELS``; invalid entries are skipped
     (the system checks report them)."""
+    # One callable per path: registering again with the same one is a no-op.
+    extras = {s.extra: import_extra(s.extra) for s in conf.models() if s.extra is not None}
     for spec in conf.models():
         try:
             models = spec_models(spec)
@@ -130,4 +140,5 @@ def register_from_settings() -> None:
                 else [n for n in spec.include if has_field(model, n)],
                 exclude=[n for n in spec.exclude if has_field(model, n)],
                 mask=[n for n in spec.mask if has_field(model, n)],
+                extra=None if spec.extra is None else extras[spec.extra],
             )

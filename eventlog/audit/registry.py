@@ -16,7 +16,7 @@ instance's known row.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -62,6 +62,8 @@ class Registration:
     include: tuple[str, ...] | None
     exclude: tuple[str, ...]
     mask: tuple[str, ...]
+    extra: Callable[[Model], Any] | None = None
+    """Its keys are added to the model's lines (:mod:`eventlog.audit.extra`)."""
     label: str = ""
     fields: tuple[Field[Any, Any], ...] = ()
     masked: frozenset[str] = frozenset()
@@ -122,6 +124,7 @@ def add(
     include: tuple[str, ...] | None,
     exclude: tuple[str, ...],
     mask: tuple[str, ...],
+    extra: Callable[[Model], Any] | None = None,
 ) -> Registration | None:
     """Register ``model`` with these options; the new registration, resolved
     when the app registry is ready (an unknown field raises
@@ -129,9 +132,14 @@ def add(
     model is already registered with the same options."""
     with _lock:
         old = _registry.get(model)
-        if old is not None and (old.include, old.exclude, old.mask) == (include, exclude, mask):
+        if old is not None and (old.include, old.exclude, old.mask, old.extra) == (
+            include,
+            exclude,
+            mask,
+            extra,
+        ):
             return None
-        reg = Registration(model, include, exclude, mask)
+        reg = Registration(model, include, exclude, mask, extra)
         if apps.ready:
             reg.resolve()
         _registry[model] = reg

@@ -44,6 +44,7 @@ __all__ = [
     "models",
     "output_format",
     "parse_interval",
+    "processors",
     "queue_full",
     "queue_size",
     "request_events",
@@ -77,3 +78,4 @@ models: Final = table.MODELS
 auth_events: Final = table.AUTH_EVENTS
 request_events: Final = table.REQUEST_EVENTS
 request_query: Final = table.REQUEST_QUERY
+processors: Final = table.PROCESSORS

@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from django.conf import settings
 from django.core import checks
+from django.utils.module_loading import import_string
 
 from eventlog import conf
 from eventlog.conf.table import SETTINGS
@@ -29,6 +30,7 @@ def check_settings(app_configs: Any = None, **_kwargs: Any) -> list[checks.Check
         if setting.check_id is not None
         for message in setting.problems()
     ]
+    errors.extend(_processor_problems())
     path = conf.directory()
     if path.exists() and not path.is_dir():
         errors.append(
@@ -57,6 +59,24 @@ def check_settings(app_configs: Any = None, **_kwargs: Any) -> list[checks.Check
             )
         )
     return errors
+
+
+def _processor_problems() -> list[checks.CheckMessage]:
+    """The entries of ``EVENTLOG_PROCESSORS`` that do not import as a callable
+    (the pipeline writes lines without them, each marked in ``hook_errors``)."""
+    found: list[checks.CheckMessage] = []
+    for path in conf.processors():
+        try:
+            hook = import_string(path)
+        except Exception as exc:
+            problem = f"does not import: {type(exc).__name__}: {exc}"
+        else:
+            if callable(hook):
+                continue
+            problem = f"is a {type(hook).__name__}, not a callable"
+        message = " ".join(f"EVENTLOG_PROCESSORS entry {path!r} {problem}.".split())
+        found.append(checks.Error(message[:500], id="eventlog.E061"))
+    return found
 
 
 def register() -> None:

@@ -184,6 +184,8 @@ def _masks(value: Any) -> tuple[str, ...]:
 # An HTTP field name (RFC 9110 token): anything else breaks every response
 # (a newline) or never matches a request header.
 _TOKEN: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# A dotted path: a module and the name in it, each part an identifier.
+_DOTTED: Final = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
 
 
 def _header(value: Any) -> str:
@@ -242,6 +244,8 @@ class ModelSpec:
     include: tuple[str, ...] | None = None
     exclude: tuple[str, ...] = ()
     mask: tuple[str, ...] = ()
+    extra: str | None = None
+    """Dotted path of the callable whose keys are added to the model's lines."""
 
 
 def _spec(label: Any, options: Any) -> ModelSpec | str:
@@ -251,7 +255,7 @@ def _spec(label: Any, options: Any) -> ModelSpec | str:
         options = {}
     if not isinstance(options, Mapping):
         return f"the options of {label!r} must be a dict"
-    unknown = sorted(set(options) - set(MODEL_OPTIONS))
+    unknown = sorted(set(options) - {*MODEL_OPTIONS, "extra"})
     if unknown:
         return f"unknown option(s) {', '.join(map(repr, unknown))} for {label!r}"
     names: dict[str, tuple[str, ...] | None] = {}
@@ -267,7 +271,10 @@ def _spec(label: Any, options: Any) -> ModelSpec | str:
         ):
             return f"{key!r} of {label!r} must be a list of field names"
         names[key] = tuple(value)
-    return ModelSpec(label, names["include"], names["exclude"] or (), names["mask"] or ())
+    extra = options.get("extra")
+    if extra is not None and not (isinstance(extra, str) and _DOTTED.fullmatch(extra)):
+        return f"'extra' of {label!r} must be a dotted path ('package.module.function')"
+    return ModelSpec(label, names["include"], names["exclude"] or (), names["mask"] or (), extra)
 
 
 def _models(value: Any) -> tuple[ModelSpec, ...]:
@@ -472,6 +479,28 @@ REQUEST_QUERY: Final = Setting[bool](
     "secret-named parameters' values masked",
 )
 
+
+def _dotted_paths(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise Invalid(f"must be a list of dotted paths, not {value!r}", usable=())
+    good = tuple(v for v in value if isinstance(v, str) and _DOTTED.fullmatch(v))
+    if len(good) != len(value):
+        bad = [v for v in value if v not in good]
+        raise Invalid(
+            f"must hold dotted paths ('package.module.function'), not {bad!r}", usable=good
+        )
+    return good
+
+
+PROCESSORS: Final = Setting[tuple[str, ...]](
+    "EVENTLOG_PROCESSORS",
+    (),
+    _dotted_paths,
+    "eventlog.E060",
+    "dotted paths of structlog-style processors run on every line after the "
+    "envelope and context are merged and before masking",
+)
+
 SETTINGS: Final[tuple[Setting[Any], ...]] = (
     DIR,
     MAX_BYTES,
@@ -495,5 +524,6 @@ SETTINGS: Final[tuple[Setting[Any], ...]] = (
     AUTH_EVENTS,
     REQUEST_EVENTS,
     REQUEST_QUERY,
+    PROCESSORS,
 )
 """Every setting eventlog reads, in the order the README lists them."""

@@ -14,7 +14,8 @@ pipeline, see the benchmarks).
 ``EVENTLOG_*`` setting changes: it builds the processors of
 :mod:`eventlog.write.processors` from the settings, in order
 :class:`~eventlog.write.processors.AddEnvelope` (envelope, context, fields,
-masked), :class:`~eventlog.write.processors.Capture` (for
+masked), :class:`~eventlog.write.processors.RunHooks` (``EVENTLOG_PROCESSORS``,
+imported here, once), :class:`~eventlog.write.processors.Capture` (for
 :func:`eventlog.testing.capture_events`),
 :class:`~eventlog.write.processors.ToECS` (``EVENTLOG_FORMAT = "ecs"``),
 :class:`~eventlog.write.processors.Render` (orjson, capped). The sink then
@@ -36,12 +37,13 @@ from typing import Any, Final
 
 import structlog
 from django.db import transaction
+from django.utils.module_loading import import_string
 
 from eventlog import conf
 from eventlog.core.files import EVENTS_FILE
 from eventlog.core.keys import MOVED_TO
 from eventlog.write import context as _context
-from eventlog.write.processors import AddEnvelope, Capture, Render, ToECS
+from eventlog.write.processors import AddEnvelope, Capture, Render, RunHooks, ToECS
 from eventlog.write.sink import FileSink, Sink
 from eventlog.write.values import Masker, moved
 from eventlog.write.writer import BackgroundWriter, install_sigterm_handler
@@ -194,6 +196,9 @@ def configure() -> None:
     _envelope = AddEnvelope(Masker(conf.mask_fields()), _context.current, time_ns=time_ns)
     _render = Render(conf.max_line_bytes() - SINK_RESERVE)
     processors: list[Any] = [_envelope, Capture(captures), _render]
+    hooks = [(path, _load_hook(path)) for path in conf.processors()]
+    if hooks:
+        processors.insert(1, RunHooks(hooks, _envelope.masker))
     if conf.output_format() == "ecs":
         processors.insert(-1, ToECS())
     target = _SinkLogger(get_sink(EVENTS_FILE) if conf.enabled() else None)
@@ -210,6 +215,24 @@ def configure() -> None:
     # bind() of the lazy proxy builds the bound logger once: calls then skip
     # the proxy's per-call lookup.
     _logger = proxy.bind()
+
+
+def _load_hook(path: str) -> Any:
+    """The processor at ``path``, or one that fails on every line with the
+    reason (the system check ``eventlog.E061`` reports it too): a bad path
+    costs the hook, never the line nor the caller."""
+    try:
+        hook = import_string(path)
+        if not callable(hook):
+            raise TypeError(f"{type(hook).__name__} is not callable")
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+
+        def unavailable(_logger: Any, _method_name: str, _event_dict: Any) -> Any:
+            raise ImportError(reason)
+
+        return unavailable
+    return hook
 
 
 def emit(

@@ -3,26 +3,29 @@
 
 :func:`eventlog.write.pipeline.configure` builds them from the settings and
 hands them to structlog in this order: :class:`AddEnvelope`,
-:class:`Capture`, :class:`ToECS` (``EVENTLOG_FORMAT = "ecs"`` only),
-:class:`Render`. A processor holds what it was configured with and reads no
-module state, so each can be built and called on its own in a test.
+:class:`RunHooks` (``EVENTLOG_PROCESSORS`` only), :class:`Capture`,
+:class:`ToECS` (``EVENTLOG_FORMAT = "ecs"`` only), :class:`Render`. A
+processor holds what it was configured with and reads no module state, so
+each can be built and called on its own in a test.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import Any, Final
 
 from eventlog.core import ecs
-from eventlog.core.keys import SCHEMA_VERSION
+from eventlog.core.keys import ENVELOPE, SCHEMA_VERSION
 from eventlog.write import clock
 from eventlog.write.values import Masker, render
 
-__all__ = ["AddEnvelope", "Capture", "Render", "ToECS"]
+__all__ = ["HOOK_ERRORS", "AddEnvelope", "Capture", "Render", "RunHooks", "ToECS"]
 
 _METHOD_LEVEL: Final = {"warn": "warning", "exception": "error", "fatal": "critical"}
 DEFAULT_EVENT: Final = "app.event"
+HOOK_ERRORS: Final = "hook_errors"
+"""The key naming the hooks whose changes a line goes without."""
 
 
 class AddEnvelope:
@@ -59,6 +62,52 @@ class AddEnvelope:
             "schema_version": SCHEMA_VERSION,
         }
         return self.masker.merge(out, self._context(), event_dict)
+
+
+class RunHooks:
+    """The project's ``EVENTLOG_PROCESSORS``, ``(name, processor)`` in order,
+    on the enveloped, masked event dict; what they return is masked again.
+
+    Each hook gets a shallow copy of the dict and ``None`` as its logger (the
+    sink is not a hook's to write to), so a hook that raises or returns no
+    mapping leaves no change behind: the line goes on without that hook's
+    work and names it in ``hook_errors``, and the next hooks still run.
+    ``structlog.DropEvent`` passes through: structlog then writes nothing,
+    so the line takes no ``seq``. The envelope is the pipeline's: a hook's
+    new value for one of its keys, or for a sink key, goes under ``"extra"``
+    (as any caller's would), a removed one is put back. The context and the
+    event's keys are the hook's to change or remove.
+    """
+
+    def __init__(self, hooks: Sequence[tuple[str, Callable[..., Any]]], masker: Masker) -> None:
+        self.hooks = tuple(hooks)
+        self.masker = masker
+
+    def __call__(self, logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+        current: Mapping[Any, Any] = event_dict
+        failed: list[str] = []
+        for name, hook in self.hooks:
+            try:
+                result = hook(None, method_name, dict(current))
+            except Exception as exc:  # DropEvent is a BaseException: it passes
+                failed.append(f"{name}: {type(exc).__name__}: {exc}"[:300])
+                continue
+            if not isinstance(result, Mapping):
+                failed.append(f"{name}: returned {type(result).__name__}, not a dict")
+                continue
+            current = result
+        out = {key: event_dict[key] for key in event_dict if key in ENVELOPE}
+        rest = {
+            key: value
+            for key, value in current.items()
+            # Envelope values are str or int: an exact type check keeps a
+            # hook's object with a hostile __eq__ from being compared.
+            if key not in out or type(value) is not type(out[key]) or value != out[key]
+        }
+        if failed:
+            earlier = current.get(HOOK_ERRORS)  # a model's extra= callable's
+            rest[HOOK_ERRORS] = [*earlier, *failed] if isinstance(earlier, list) else failed
+        return self.masker.merge(out, rest)
 
 
 class Capture:

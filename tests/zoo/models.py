@@ -157,3 +157,38 @@ class Memo(models.Model):
 
     title = models.CharField(max_length=20)
     body = models.TextField()
+
+
+class Warden(models.Model):
+    """Referenced by ``slug`` (``to_field``) as well as by its pk."""
+
+    slug = models.SlugField(unique=True)
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+def _spare_warden() -> Warden:
+    return Warden.objects.get(slug="spare")
+
+
+@eventlog.register
+class Post(models.Model):
+    """Foreign keys Django's collector changes on delete, without a signal:
+    ``SET_DEFAULT`` through a ``to_field``, ``SET(callable)`` and ``SET_NULL``."""
+
+    name = models.CharField(max_length=20)
+    warden = models.ForeignKey(
+        Warden,
+        to_field="slug",
+        default="spare",
+        on_delete=models.SET_DEFAULT,
+        related_name="posts",
+    )
+    backup = models.ForeignKey(
+        Warden, null=True, on_delete=models.SET(_spare_warden), related_name="backed"
+    )
+    keeper = models.ForeignKey(Keeper, null=True, on_delete=models.SET_NULL, related_name="posts")
+
+    def __str__(self) -> str:
+        return f"post {self.name} ({self.warden_id})"
