@@ -9,5 +9,5 @@ from config.settings import *  # noqa: F403
 DEBUG = False
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 LOGGING_CONFIG = None
-LOGGING: dict[str, object] = {}
+LOGGING = {}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -45,6 +45,13 @@ def write(path: Path, *lines: bytes) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _no_login_lines(settings):
+    """The tests write the log lines they browse: the logins of their clients
+    would add auth.login lines of their own."""
+    settings.EVENTLOG_AUTH_EVENTS = False
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     cache.clear()
     yield

@@ -47,7 +47,7 @@ def make_venv(tmp_path: Path, *extra: str) -> list[str]:
 
 
 def test_extra_pip_is_installed_into_an_existing_venv(tmp_path):
-    assert any("-e .[dev,demo,speed]" in c for c in make_venv(tmp_path))
+    assert any("-e .[dev,demo,speed,postgres]" in c for c in make_venv(tmp_path))
     assert make_venv(tmp_path) == []  # up to date: nothing to do
     installs = make_venv(tmp_path, "EXTRA_PIP='Django>=5.2,<5.3'")
     assert any("Django>=5.2,<5.3" in c for c in installs), installs
