@@ -1,0 +1,175 @@
+"""The admin pages in a real Chromium (tests/browser.py): what a user does,
+clicked through the demo's admin on a live server.
+
+Each test keeps screenshots of the pages it saw (``EVENTLOG_SCREENSHOTS=DIR``
+to keep them somewhere to look at).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from eventlog.signals import event_signal
+from eventlog.write import pipeline as _pipeline
+from speedy.models import Employees
+from tests.browser import Browser, browser  # noqa: F401
+from tests.helpers import read
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "pw-browser-123"  # noqa: S105
+HOSTILE = "<script>window.__pwned = 1</script><img src=x onerror='window.__pwned=2'>"
+
+
+@pytest.fixture
+def root(django_user_model):
+    return django_user_model.objects.create_superuser("root", "root@example.com", PASSWORD)
+
+
+def _employee(first_name: str = "Ada") -> Employees:
+    return Employees.objects.create(
+        first_name=first_name,
+        last_name="Lovelace",
+        address="12 St James's Square",
+        age=36,
+        date_of_birth=dt.date(1815, 12, 10),
+    )
+
+
+def _rows(b: Browser) -> list[str]:
+    return [str(row.text) for row in b.find_all("tr.eventlog-event")]
+
+
+def _not_pwned(b: Browser) -> None:
+    assert b.driver.execute_script("return window.__pwned === undefined")
+
+
+def test_edit_see_history_restore_and_see_the_restore(browser: Browser, root, eventlog_dir: Path):
+    """Log in, edit an employee in the admin, open its History: the change
+    as old → new with the actor; restore the first version from its
+    confirmation page; the row is restored and the restore is in the history."""
+    employee = _employee()
+    browser.login("root", PASSWORD)
+    browser.get(f"/admin/speedy/employees/{employee.pk}/change/")
+    name = browser.find("#id_first_name")
+    name.clear()
+    name.send_keys("Augusta")
+    browser.find("input[name=_save]").click()
+    browser.find("ul.messagelist")
+    browser.get(f"/admin/speedy/employees/{employee.pk}/change/")
+    browser.find("a.historylink").click()
+    browser.find("#eventlog-history")
+    rows = _rows(browser)
+    assert "model.updated" in rows[0]
+    assert "first_name: Ada → Augusta" in rows[0]
+    assert "root" in rows[0]
+    assert "model.created" in rows[-1]
+    assert "CLI" in rows[-1]
+    assert browser.find("tr.eventlog-event .eventlog-actor a").text == "root"
+    browser.screenshot("history")
+
+    created = browser.find_all("tr.eventlog-event[data-event='model.created'] a.eventlog-restore")
+    created[0].click()
+    plan = browser.find("#eventlog-plan")
+    assert "first_name: Augusta → Ada" in plan.text
+    browser.screenshot("restore-confirmation")
+    before = len(read(eventlog_dir))
+    assert Employees.objects.get(pk=employee.pk).first_name == "Augusta"  # GET wrote nothing
+    browser.find("#eventlog-restore-form input[type=submit]").click()
+    browser.find("ul.messagelist")
+    assert Employees.objects.get(pk=employee.pk).first_name == "Ada"
+    rows = _rows(browser)
+    assert "first_name: Augusta → Ada" in rows[0]
+    assert "restore to version" in rows[0]
+    assert "root" in rows[0]
+    browser.screenshot("history-after-restore")
+    _pipeline.flush()
+    restore = [e for e in read(eventlog_dir)[before:] if e.get("event") == "model.updated"]
+    assert restore[-1]["actor"] == "root"
+    assert restore[-1]["reason"].startswith("restore to version ")
+
+
+def test_filter_the_event_browser_by_model_and_by_actor(browser: Browser, root, eventlog_dir):
+    """The Events entry of the index; the filter form by model, then by
+    actor; an event's own page with the whole line."""
+    _employee("Grace")
+    with _context(actor="carol"):
+        event_signal.send(sender="t", event="report.sent", message="monthly report")
+    browser.login("root", PASSWORD)
+    browser.get("/admin/")
+    browser.driver.find_element("link text", "Events").click()
+    browser.find("#eventlog-browser")
+    assert any("report.sent" in row for row in _rows(browser))
+    browser.find("#eventlog-f-model").send_keys("speedy.employees")
+    browser.find("#eventlog-f-submit").click()
+    browser.find("#eventlog-events")
+    rows = _rows(browser)
+    assert rows
+    assert all("speedy.employees" in row for row in rows)
+    assert browser.find("#eventlog-f-model").get_attribute("value") == "speedy.employees"
+    browser.screenshot("events-by-model")
+
+    browser.get("/admin/eventlog/event/")
+    browser.find("#eventlog-f-actor").send_keys("carol")
+    browser.find("#eventlog-f-submit").click()
+    browser.find("#eventlog-events")
+    rows = _rows(browser)
+    assert len(rows) == 1
+    assert "report.sent" in rows[0]
+    assert "monthly report" in rows[0]
+    browser.find("tr.eventlog-event a.eventlog-event-link").click()
+    line = browser.find("#eventlog-line").text
+    assert '"hash":' in line
+    assert '"stream":' in line
+    assert '"actor": "carol"' in line
+    browser.screenshot("event")
+    browser.dark()
+    browser.get("/admin/eventlog/event/")
+    browser.find("#eventlog-browser")
+    background = browser.driver.execute_script(
+        "return getComputedStyle(document.body).backgroundColor"
+    )
+    assert background != "rgb(255, 255, 255)"  # the admin's dark scheme applies
+    browser.screenshot("events-dark")
+
+
+def test_a_script_in_a_value_is_shown_as_text(browser: Browser, root, eventlog_dir):
+    employee = _employee(HOSTILE[:100])
+    event_signal.send(sender="t", message=HOSTILE, **{HOSTILE[:40]: HOSTILE})
+    browser.login("root", PASSWORD)
+    browser.get(f"/admin/speedy/employees/{employee.pk}/history/")
+    browser.find("#eventlog-history")
+    _not_pwned(browser)
+    assert "<script>window.__pwned = 1</script>" in browser.text("#eventlog-history")
+    browser.get("/admin/eventlog/event/")
+    browser.find("#eventlog-events")
+    _not_pwned(browser)
+    assert "<script>window.__pwned = 1</script>" in browser.text("#eventlog-events")
+    (row,) = [r for r in browser.find_all("tr.eventlog-event") if "app.event" in r.text]
+    row.find_element("css selector", "a.eventlog-event-link").click()
+    browser.find("#eventlog-line")
+    _not_pwned(browser)
+    assert "onerror=" in browser.text("#eventlog-line")
+    browser.screenshot("hostile-event")
+
+
+def test_staff_without_the_permission_is_refused(browser: Browser, django_user_model):
+    django_user_model.objects.create_user("sam", "sam@example.com", PASSWORD, is_staff=True)
+    employee = _employee()
+    browser.login("sam", PASSWORD)
+    assert "Events" not in browser.text("#content-main")
+    browser.get("/admin/eventlog/event/")
+    assert "403" in browser.text() or "Forbidden" in browser.text()
+    browser.screenshot("refused")
+    browser.get(f"/admin/speedy/employees/{employee.pk}/history/")
+    assert "403" in browser.text() or "Forbidden" in browser.text()
+    assert "Ada" not in browser.text()
+
+
+def _context(**values: str):
+    import eventlog
+
+    return eventlog.context(**values)
