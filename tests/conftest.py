@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from eventlog.write import pipeline as _pipeline
+from tests.browser import browser  # noqa: F401 (the real-Chromium fixture)
 from tests.helpers import assert_chains, assert_envelope, raw_lines, read
 
 

@@ -15,12 +15,12 @@ import pytest
 from eventlog.signals import event_signal
 from eventlog.write import pipeline as _pipeline
 from speedy.models import Employees
-from tests.browser import Browser, browser  # noqa: F401
+from tests.browser import Browser
 from tests.helpers import read
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "pw-browser-123"  # noqa: S105
+PASSWORD = "pw-browser-123"
 HOSTILE = "<script>window.__pwned = 1</script><img src=x onerror='window.__pwned=2'>"
 
 
