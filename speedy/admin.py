@@ -11,12 +11,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from eventlog.signals import state_changed
-from speedy.accounts import TRANSITIONS, IllegalTransition, apply_transition
-from speedy.models import AccountState, Employees, Shifts, ShiftsEmployees, UserFSM
+from speedy.accounts import (
+    TRANSITIONS,
+    IllegalTransition,
+    apply_transition,
+    force_state,
+    serialized,
+)
+from speedy.models import Employees, Shifts, ShiftsEmployees, UserFSM
 
 
 @admin.register(Employees)
@@ -68,18 +74,29 @@ class UserFSMAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             return ("failed_logins",) if obj is None else ("user", "failed_logins")
         return ("user", "current_state", "failed_logins")
 
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> Any:
+        """A change is made holding the account (:func:`speedy.accounts.serialized`)
+        until its ``state.changed`` line is written after the admin's commit."""
+        pk = unquote(object_id) if object_id is not None else ""
+        if request.method != "POST" or not pk.isdigit():
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        with serialized(int(pk)):
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
     def save_model(self, request: HttpRequest, obj: UserFSM, form: Any, change: bool) -> None:
-        source = form.initial.get("current_state")
-        forced = change and "current_state" in form.changed_data
-        if forced and obj.current_state == AccountState.ACTIVE:
-            obj.failed_logins = 0  # as unlock() does: a fresh start, not one try from locked
-        super().save_model(request, obj, form, change)
-        if forced and request.user.is_superuser:
-            state_changed.send(
-                sender=UserFSM,
-                instance=obj,
-                field="current_state",
-                source=source,
-                target=obj.current_state,
-                transition="admin_override",
-            )
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        if request.user.is_superuser and "current_state" in form.changed_data:
+            force_state(obj, obj.current_state)  # saves and logs, source read under the lock
+        # Only what the form changed: the rest of obj is as loaded with the form,
+        # and another change may have moved the row since.
+        fields = [f for f in form.changed_data if f not in {"current_state"}]
+        if fields:
+            obj.save(update_fields=fields)

@@ -394,6 +394,47 @@ def test_superuser_forces_state_in_change_form(client, eventlog_dir):
     assert_chains(raw_lines(eventlog_dir))
 
 
+def test_a_forced_change_takes_its_source_from_the_row_not_the_form(
+    client, eventlog_dir, monkeypatch
+):
+    """Another change lands between the admin loading the row for the POST and
+    saving it: the override's source is the state the row has then, and
+    forcing the state the row already has writes no line."""
+    from speedy.accounts import apply_transition
+    from speedy.admin import UserFSMAdmin
+
+    admin = User.objects.create_superuser("root", password=PASSWORD)
+    account = _account(_user("bob"), AccountState.ACTIVE)
+    client.force_login(admin)
+    save_form = UserFSMAdmin.save_form
+
+    def meanwhile(self, request, form, change):
+        apply_transition(UserFSM.objects.get(pk=account.pk), "lock")
+        return save_form(self, request, form, change)
+
+    monkeypatch.setattr(UserFSMAdmin, "save_form", meanwhile)
+    response = client.post(_change_url(account), {"current_state": "deactivated"})
+    assert response.status_code == 302, response.content.decode()
+    lines = _changes(eventlog_dir)
+    assert [(e["source"], e["target"], e["transition"]) for e in lines] == [
+        ("active", "locked", "lock"),
+        ("locked", "deactivated", "admin_override"),
+    ]
+    monkeypatch.setattr(UserFSMAdmin, "save_form", save_form)
+    account = _account(_user("carol"), AccountState.ACTIVE)
+
+    def to_locked(self, request, form, change):
+        apply_transition(UserFSM.objects.get(pk=account.pk), "lock")
+        return save_form(self, request, form, change)
+
+    monkeypatch.setattr(UserFSMAdmin, "save_form", to_locked)
+    before = len(_changes(eventlog_dir))
+    response = client.post(_change_url(account), {"current_state": "locked"})
+    assert response.status_code == 302
+    assert [e["transition"] for e in _changes(eventlog_dir)[before:]] == ["lock"]
+    assert _state(account) == AccountState.LOCKED
+
+
 def test_superuser_saving_unchanged_state_writes_no_override(client, eventlog_dir):
     """Saving the change form without changing the state logs nothing."""
     admin = User.objects.create_superuser("root", password=PASSWORD)
