@@ -28,6 +28,10 @@ INSTALLED_APPS = [
     *(name for name, present in PEERS.items() if present),
 ]
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+if os.environ.get("BENCH_DATABASE_URL"):  # bench/cases/saves_pg.py: a PostgreSQL server
+    import dj_database_url
+
+    DATABASES = {"default": dj_database_url.parse(os.environ["BENCH_DATABASE_URL"])}
 
 EVENTLOG_DIR = os.environ.get("EVENTLOG_DIR") or tempfile.mkdtemp(prefix="eventlog-bench-")
 EVENTLOG_MAX_BYTES = int(os.environ.get("EVENTLOG_MAX_BYTES") or 10 * 1024 * 1024)

@@ -3,4 +3,4 @@
 :func:`bench.harness.measurement`), ``info`` and, when it could not run,
 ``skipped`` (the reason)."""
 
-ORDER = ("saves", "load", "emit", "procs", "history", "http", "admin")
+ORDER = ("saves", "saves_pg", "load", "emit", "procs", "history", "http", "admin")

@@ -41,6 +41,11 @@ NOTE = (
 def run(quick: bool) -> dict[str, Any]:
     """Interleaved rounds of n creates, n updates and n deletes per twin."""
     setup_django()
+    return measure(quick, "saves", "Per-save overhead (in-memory SQLite)")
+
+
+def measure(quick: bool, prefix: str, title: str) -> dict[str, Any]:
+    """The rounds and rows of this comparison on the database Django is set up with."""
     from django.test.utils import override_settings
 
     from bench.benchapp.models import TWINS
@@ -100,8 +105,9 @@ def run(quick: bool) -> dict[str, Any]:
             ratio = None if best is None or best <= 0 else overhead[mine] / best
             measurements.append(
                 measurement(
-                    f"saves.{op}{suffix}",
-                    f"Overhead per {op}: eventlog{how} vs the better peer",
+                    f"{prefix}.{op}{suffix}",
+                    f"Overhead per {op}: eventlog{how} vs the better peer"
+                    + ("" if prefix == "saves" else f" ({title.split('(')[-1].rstrip(')')})"),
                     unit="µs",
                     values=values,
                     ratio=ratio,
@@ -116,7 +122,7 @@ def run(quick: bool) -> dict[str, Any]:
     if not peers:
         info["skipped_peers"] = "django-auditlog and django-simple-history are not installed"
     return {
-        "title": "Per-save overhead (in-memory SQLite)",
+        "title": title,
         "measurements": measurements,
         "info": info,
     }
