@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import tempfile
+from typing import Any
 
 PEERS = {
     "auditlog": importlib.util.find_spec("auditlog") is not None,
@@ -27,7 +28,9 @@ INSTALLED_APPS = [
     "bench.benchapp",
     *(name for name, present in PEERS.items() if present),
 ]
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+DATABASES: dict[str, Any] = {
+    "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
+}
 if os.environ.get("BENCH_DATABASE_URL"):  # bench/cases/saves_pg.py: a PostgreSQL server
     import dj_database_url
 

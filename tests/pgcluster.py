@@ -77,9 +77,10 @@ def start(base: Path) -> str:
     if uid is not None:
         os.chown(base, uid, -1)
     data = base / "data"
-    run = lambda *cmd: subprocess.run(  # noqa: E731
-        [*prefix, *cmd], check=True, capture_output=True, text=True, cwd=base
-    )
+
+    def run(*cmd: str) -> None:
+        subprocess.run([*prefix, *cmd], check=True, capture_output=True, text=True, cwd=base)
+
     try:
         run(
             str(bindir / "initdb"),
