@@ -176,3 +176,15 @@ def test_a_to_field_value_restores_and_reads_back(eventlog_dir):
     )
     post.refresh_from_db()
     assert post.warden_id == "first"
+
+
+def test_nothing_is_logged_while_switched_off(eventlog_dir):
+    """eventlog.disabled() covers the rows a delete sets, as every model.* line."""
+    import eventlog
+
+    keeper = Keeper.objects.create(name="k")
+    Animal.objects.create(name="a", keeper=keeper)
+    with eventlog.disabled():
+        keeper.delete()
+    assert lines(eventlog_dir, "model.updated", "zoo.animal") == []
+    assert lines(eventlog_dir, "model.deleted", "zoo.keeper") == []

@@ -27,6 +27,7 @@ from eventlog.audit import registry, state
 from eventlog.audit.app_events import object_id, object_repr
 from eventlog.audit.extra import add_extra
 from eventlog.audit.receivers import changes, counts, current_values
+from eventlog.audit.switch import off
 from eventlog.write.pipeline import emit, internal_error
 
 __all__ = ["install"]
@@ -44,7 +45,7 @@ def install() -> None:
 
     @functools.wraps(original)
     def delete(self: Collector) -> Any:
-        if not _touches_registered(self):
+        if off() or not _touches_registered(self):
             return original(self)
         with transaction.atomic(using=self.using, savepoint=False):
             pending = _before(self)
