@@ -84,7 +84,7 @@ class UserFSMAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         """A change is made holding the account (:func:`speedy.accounts.serialized`)
         until its ``state.changed`` line is written after the admin's commit."""
         pk = unquote(object_id) if object_id is not None else ""
-        if request.method != "POST" or not pk.isdigit():
+        if request.method != "POST" or not (pk.isascii() and pk.isdigit()):
             return super().changeform_view(request, object_id, form_url, extra_context)
         with serialized(int(pk)):
             return super().changeform_view(request, object_id, form_url, extra_context)

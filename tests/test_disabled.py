@@ -279,3 +279,34 @@ def test_a_decorated_coroutine_function_is_off_while_it_runs(eventlog_dir):
 
     asyncio.run(main())
     assert [e["snapshot"]["name"] for e in model_lines(eventlog_dir)] == ["loud"]
+
+
+def test_one_shared_instance_in_two_threads_keeps_each_threads_own_state():
+    """A module-level ``QUIET = eventlog.disabled()`` used by several threads
+    at once: each leaves its block switched back on, no error."""
+    import threading
+    import time
+
+    from eventlog.audit.switch import off
+
+    quiet = eventlog.disabled()
+    both_inside = threading.Barrier(2)
+    after: dict[str, bool] = {}
+    errors: list[str] = []
+
+    def work(name: str, delay: float) -> None:
+        try:
+            with quiet:
+                both_inside.wait()
+                time.sleep(delay)
+        except Exception as exc:
+            errors.append(repr(exc))
+        after[name] = off()
+
+    threads = [threading.Thread(target=work, args=a) for a in (("a", 0), ("b", 0.1))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert after == {"a": False, "b": False}

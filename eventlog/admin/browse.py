@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from django.apps import apps
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
@@ -163,7 +164,7 @@ class EventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         for view in ("change", "history"):
             try:
                 name = f"{self.admin_site.name}:{meta.app_label}_{meta.model_name}_{view}"
-                urls.append(reverse(name, args=[object_id]))
+                urls.append(reverse(name, args=[quote(object_id)]))
             except NoReverseMatch:
                 urls.append(None)
         return urls[0], urls[1]

@@ -211,9 +211,13 @@ class EventlogHistoryMixin:
         model = self.model
         pk = unquote(object_id)
         obj = self.get_object(request, pk)  # type: ignore[attr-defined]
+        pk_text = str(obj.pk) if obj is not None else _pk_text(model, pk)
+        if obj is None and _exists(model, pk_text):
+            # A row this admin's queryset hides (another tenant's, say): as
+            # Django's own page, this admin does not show it.
+            raise PermissionDenied
         if not self.has_view_or_change_permission(request, obj):  # type: ignore[attr-defined]
             raise PermissionDenied
-        pk_text = str(obj.pk) if obj is not None else _pk_text(model, pk)
         error = None
         bad = _BadLines()
         found: list[dict[str, Any]] = []
@@ -293,7 +297,8 @@ class EventlogHistoryMixin:
         exists = _exists(model, pk_text)
         if exists:
             obj = self.get_object(request, pk)  # type: ignore[attr-defined]
-            allowed = self.has_change_permission(request, obj)  # type: ignore[attr-defined]
+            # None: a row this admin's queryset hides, which it may not change.
+            allowed = obj is not None and self.has_change_permission(request, obj)  # type: ignore[attr-defined]
         else:
             allowed = self.has_add_permission(request)  # type: ignore[attr-defined]
         if not allowed:

@@ -20,6 +20,14 @@ __all__ = ["disabled", "off"]
 
 _off: Final[ContextVar[bool]] = ContextVar("eventlog_disabled", default=False)
 
+# The tokens of the blocks entered in this context, innermost last: kept in a
+# context variable, not on the instance, so that one instance shared by
+# threads or tasks (a module-level ``QUIET = eventlog.disabled()``) resets
+# each context's own state.
+_entered: Final[ContextVar[tuple[Token[bool], ...]]] = ContextVar(
+    "eventlog_disabled_tokens", default=()
+)
+
 off: Final = _off.get
 """Whether auditing is switched off here (a bare ``ContextVar.get``: the
 receivers ask on every save)."""
@@ -32,16 +40,15 @@ class disabled:  # lower case: it is used like a function, eventlog.disabled()
     or a decorator of a function or coroutine function (which is switched
     off while it runs, not merely while the coroutine is created). Nests."""
 
-    __slots__ = ("_tokens",)
-
-    def __init__(self) -> None:
-        self._tokens: list[Token[bool]] = []
+    __slots__ = ()
 
     def __enter__(self) -> None:
-        self._tokens.append(_off.set(True))
+        _entered.set((*_entered.get(), _off.set(True)))
 
     def __exit__(self, *exc: object) -> None:
-        _off.reset(self._tokens.pop())
+        stack = _entered.get()
+        _entered.set(stack[:-1])
+        _off.reset(stack[-1])
 
     async def __aenter__(self) -> None:
         self.__enter__()

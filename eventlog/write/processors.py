@@ -70,8 +70,11 @@ class RunHooks:
 
     Each hook gets a shallow copy of the dict and ``None`` as its logger (the
     sink is not a hook's to write to), so a hook that raises or returns no
-    mapping leaves no change behind: the line goes on without that hook's
-    work and names it in ``hook_errors``, and the next hooks still run.
+    mapping leaves none of its top-level changes behind: the line goes on
+    without them and names the hook in ``hook_errors``, and the next hooks
+    still run. Nested values (``changes``, ``snapshot``) are shared, not
+    copied (a deep copy per hook and line would cost more than the rest of
+    the line): a hook that edits one in place and then fails leaves that edit.
     ``structlog.DropEvent`` passes through: structlog then writes nothing,
     so the line takes no ``seq``. The envelope is the pipeline's: a hook's
     new value for one of its keys, or for a sink key, goes under ``"extra"``
