@@ -7,8 +7,9 @@ log of any size: only the blocks that hold its lines are read. A gzip file
 cannot be read backwards; it is read forward, and only when the page reaches
 into it, keeping just the lines still wanted. A filtered page goes through
 the block scan (:func:`eventlog.read.events.iter_events`) over the whole log
-and keeps only the newest ``offset + limit`` matches and a count, so memory
-stays bounded by the page, not by the log.
+and holds only the page's own events: the first page in one pass, a deeper
+one in two (count, then collect), so memory stays bounded by the page, not
+by its depth or the log.
 
 Lines are yielded as the other readers yield them (ECS lines in native form,
 bad lines reported and skipped). Lines read backwards have no line number:
@@ -148,6 +149,43 @@ def _lines_newest_first(
             yield path, raw
 
 
+def _filtered(
+    directory: str | os.PathLike[str],
+    name: str,
+    filter: Filter | None,
+    offset: int,
+    limit: int,
+    report: OnBadLine,
+) -> Page:
+    """A filtered page holding at most ``limit`` events in memory, however
+    deep: the first page in one pass (the newest ``limit`` matches kept), a
+    deeper one in two, counting the matches and then keeping those the page
+    shows (lines appended in between are after them and change nothing; a
+    file pruned in between shifts the page by its matches)."""
+
+    def matches() -> Iterator[Found]:
+        return iter_events(directory, name=name, filter=filter, on_bad_line=report)
+
+    if offset == 0:
+        kept: deque[Found] = deque(maxlen=limit)
+        total = 0
+        for found in matches():
+            kept.append(found)
+            total += 1
+        return Page(list(reversed(kept)), offset, limit, total > limit, total)
+    total = sum(1 for _ in matches())
+    first, end = max(total - offset - limit, 0), max(total - offset, 0)
+    shown: list[Found] = []
+    if end > 0:
+        for index, found in enumerate(matches()):
+            if index >= end:
+                break
+            if index >= first:
+                shown.append(found)
+    shown.reverse()
+    return Page(shown, offset, limit, total > offset + limit, total)
+
+
 def newest(
     directory: str | os.PathLike[str],
     *,
@@ -164,13 +202,7 @@ def newest(
         raise ValueError(f"offset must be >= 0 and limit >= 1, not {offset} and {limit}")
     report = on_bad_line or warn_bad_line
     if not _is_empty(filter):
-        kept: deque[Found] = deque(maxlen=offset + limit)
-        total = 0
-        for found in iter_events(directory, name=name, filter=filter, on_bad_line=report):
-            kept.append(found)
-            total += 1
-        newest_first = list(reversed(kept))[offset:]
-        return Page(newest_first, offset, limit, total > offset + limit, total)
+        return _filtered(directory, name, filter, offset, limit, report)
     events: list[Found] = []
     skipped = 0
     more = False
