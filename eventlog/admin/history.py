@@ -9,7 +9,7 @@ nothing, except the POST of a restore, which saves through
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -377,26 +377,40 @@ class EventlogHistoryMixin:
 
     # -- Deleted rows ------------------------------------------------------
 
-    def _deleted(self, directory: Path, label: str) -> tuple[list[dict[str, Any]], _BadLines]:
-        """The rows whose last delete event is in the log and which are not in
-        the database now, newest deletion first."""
-        bad = _BadLines()
-        last: dict[str, Mapping[str, Any]] = {}
+    def _deleted_events(
+        self, directory: Path, label: str, bad: _BadLines
+    ) -> Iterator[tuple[list[str], Mapping[str, Any]]]:
+        """``(object ids, event)`` of each delete event of the model, oldest first."""
         flt = reader.Filter(model=label, event="model.*deleted")
-        for _raw, found in reader.iter_events(directory, filter=flt, on_bad_line=bad):
-            event: Mapping[str, Any] = found
+        for _raw, event in reader.iter_events(directory, filter=flt, on_bad_line=bad):
             name = event.get("event")
             if name == "model.deleted":
-                ids = [event.get("object_id")]
+                ids: Any = [event.get("object_id")]
             elif name == "model.bulk_deleted":
                 ids = event.get("object_ids") or []
             else:
                 continue
-            if not isinstance(ids, list):
-                continue
-            for pk in ids:
-                if isinstance(pk, (str, int)) and not isinstance(pk, bool):
-                    last[str(pk)] = event
+            if isinstance(ids, list):
+                yield (
+                    [
+                        str(pk)
+                        for pk in ids
+                        if isinstance(pk, (str, int)) and not isinstance(pk, bool)
+                    ],
+                    event,
+                )
+
+    def _deleted(self, directory: Path, label: str, bad: _BadLines) -> list[tuple[str, str, str]]:
+        """``(timestamp, object id, event id)`` of each row whose last delete
+        event is in the log and which is not in the database now, newest
+        deletion first. Only these three strings are kept per row: the page's
+        values are read again for the page alone (:meth:`_deleted_rows`)."""
+        last: dict[str, tuple[str, str]] = {}
+        for ids, event in self._deleted_events(directory, label, bad):
+            stamp, event_id = event.get("timestamp"), event.get("event_id")
+            if isinstance(stamp, str) and isinstance(event_id, str):
+                for pk in ids:
+                    last[pk] = (stamp, event_id)
         model = self.model
         assert model._meta.pk is not None
         keys: dict[str, Any] = {}
@@ -410,10 +424,31 @@ class EventlogHistoryMixin:
         for start in range(0, len(wanted), 500):
             part = wanted[start : start + 500]
             present.update(model._default_manager.filter(pk__in=part).values_list("pk", flat=True))
+        gone = [
+            (stamp, pk_text, event_id)
+            for pk_text, (stamp, event_id) in last.items()
+            if pk_text in keys and keys[pk_text] not in present
+        ]
+        gone.sort(reverse=True)
+        return gone
+
+    def _deleted_rows(
+        self, directory: Path, label: str, page: list[tuple[str, str, str]], bad: _BadLines
+    ) -> list[dict[str, Any]]:
+        """The rows of one page of :meth:`_deleted`, with their last values,
+        from one more scan of the model's delete events."""
+        wanted = {event_id for _stamp, _pk, event_id in page}
+        found: dict[tuple[str, str], Mapping[str, Any]] = {}
+        for ids, event in self._deleted_events(directory, label, bad):
+            event_id = event.get("event_id")
+            if event_id in wanted:
+                for pk in ids:
+                    found[(str(event_id), pk)] = event
         rows: list[dict[str, Any]] = []
-        for pk_text, event in last.items():
-            if pk_text not in keys or keys[pk_text] in present:
+        for _stamp, pk_text, event_id in page:
+            if (event_id, pk_text) not in found:  # pruned between the two scans
                 continue
+            event = found[(event_id, pk_text)]
             if event.get("event") == "model.bulk_deleted":
                 values = [
                     display.Change(
@@ -424,7 +459,6 @@ class EventlogHistoryMixin:
             else:
                 values = display.snapshot_of(event)
             object_id = quote(pk_text)
-            event_id = event.get("event_id")
             rows.append(
                 {
                     "timestamp": display.text(event.get("timestamp", "")),
@@ -434,15 +468,10 @@ class EventlogHistoryMixin:
                     "event": display.text(event.get("event"), 100),
                     "values": values,
                     "history_url": self._info_url("history", object_id),
-                    "restore_url": (
-                        self._info_url("eventlog_restore", object_id, event_id)
-                        if isinstance(event_id, str)
-                        else None
-                    ),
+                    "restore_url": self._info_url("eventlog_restore", object_id, event_id),
                 }
             )
-        rows.sort(key=lambda r: r["timestamp"], reverse=True)
-        return rows, bad
+        return rows
 
     def eventlog_deleted_view(self, request: HttpRequest) -> HttpResponse:
         """The rows deleted according to the log and absent from the
@@ -450,22 +479,26 @@ class EventlogHistoryMixin:
         if not self.has_view_or_change_permission(request):  # type: ignore[attr-defined]
             raise PermissionDenied
         error = None
+        gone: list[tuple[str, str, str]] = []
         rows: list[dict[str, Any]] = []
         bad = _BadLines()
+        paginator = Paginator(gone, PER_PAGE)
+        page_obj = paginator.get_page(1)
         try:
-            rows, bad = self._deleted(_directory(), _label(self.model))
+            gone = self._deleted(_directory(), _label(self.model), bad)
+            paginator = Paginator(gone, PER_PAGE)
+            page_obj = paginator.get_page(request.GET.get("p", 1))
+            rows = self._deleted_rows(_directory(), _label(self.model), list(page_obj), bad)
         except _Unreadable as exc:
             error = str(exc)
         except OSError as exc:
             error = one_line(f"The log cannot be read: {exc}")
-        paginator = Paginator(rows, PER_PAGE)
-        page_obj = paginator.get_page(request.GET.get("p", 1))
         plural = str(self.opts.verbose_name_plural)
         context = self._context(
             request,
             title=f"Deleted {plural}",
             subtitle=None,
-            rows=list(page_obj),
+            rows=rows,
             page_obj=page_obj,
             page_range=paginator.get_elided_page_range(page_obj.number),
             pagination_required=paginator.count > PER_PAGE,
