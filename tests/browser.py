@@ -72,6 +72,18 @@ class Browser:
 
         return list(self.driver.find_elements(By.CSS_SELECTOR, css))
 
+    def follow(self, element: Any) -> None:
+        """Click ``element`` and wait until the page it leads to has replaced
+        this one (finding an element right after a click can find it on the
+        page being left)."""
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions as ec
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        old = self.driver.find_element(By.TAG_NAME, "html")
+        element.click()
+        WebDriverWait(self.driver, WAIT).until(ec.staleness_of(old))
+
     def text(self, css: str = "body") -> str:
         return str(self.find(css).text)
 
@@ -79,7 +91,7 @@ class Browser:
         self.get("/admin/login/?next=/admin/")
         self.find("#id_username").send_keys(username)
         self.find("#id_password").send_keys(password)
-        self.find("input[type=submit], button[type=submit]").click()
+        self.follow(self.find("input[type=submit], button[type=submit]"))
         self.find("#user-tools")
 
     def dark(self, on: bool = True) -> None:

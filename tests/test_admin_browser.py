@@ -57,10 +57,10 @@ def test_edit_see_history_restore_and_see_the_restore(browser: Browser, root, ev
     name = browser.find("#id_first_name")
     name.clear()
     name.send_keys("Augusta")
-    browser.find("input[name=_save]").click()
+    browser.follow(browser.find("input[name=_save]"))
     browser.find("ul.messagelist")
     browser.get(f"/admin/speedy/employees/{employee.pk}/change/")
-    browser.find("a.historylink").click()
+    browser.follow(browser.find("a.historylink"))
     browser.find("#eventlog-history")
     rows = _rows(browser)
     assert "model.updated" in rows[0]
@@ -72,13 +72,13 @@ def test_edit_see_history_restore_and_see_the_restore(browser: Browser, root, ev
     browser.screenshot("history")
 
     created = browser.find_all("tr.eventlog-event[data-event='model.created'] a.eventlog-restore")
-    created[0].click()
+    browser.follow(created[0])
     plan = browser.find("#eventlog-plan")
     assert "first_name: Augusta → Ada" in plan.text
     browser.screenshot("restore-confirmation")
     before = len(read(eventlog_dir))
     assert Employees.objects.get(pk=employee.pk).first_name == "Augusta"  # GET wrote nothing
-    browser.find("#eventlog-restore-form input[type=submit]").click()
+    browser.follow(browser.find("#eventlog-restore-form input[type=submit]"))
     browser.find("ul.messagelist")
     assert Employees.objects.get(pk=employee.pk).first_name == "Ada"
     rows = _rows(browser)
@@ -100,11 +100,11 @@ def test_filter_the_event_browser_by_model_and_by_actor(browser: Browser, root, 
         event_signal.send(sender="t", event="report.sent", message="monthly report")
     browser.login("root", PASSWORD)
     browser.get("/admin/")
-    browser.driver.find_element("link text", "Events").click()
+    browser.follow(browser.driver.find_element("link text", "Events"))
     browser.find("#eventlog-browser")
     assert any("report.sent" in row for row in _rows(browser))
     browser.find("#eventlog-f-model").send_keys("speedy.employees")
-    browser.find("#eventlog-f-submit").click()
+    browser.follow(browser.find("#eventlog-f-submit"))
     browser.find("#eventlog-events")
     rows = _rows(browser)
     assert rows
@@ -114,13 +114,13 @@ def test_filter_the_event_browser_by_model_and_by_actor(browser: Browser, root, 
 
     browser.get("/admin/eventlog/event/")
     browser.find("#eventlog-f-actor").send_keys("carol")
-    browser.find("#eventlog-f-submit").click()
+    browser.follow(browser.find("#eventlog-f-submit"))
     browser.find("#eventlog-events")
     rows = _rows(browser)
     assert len(rows) == 1
     assert "report.sent" in rows[0]
     assert "monthly report" in rows[0]
-    browser.find("tr.eventlog-event a.eventlog-event-link").click()
+    browser.follow(browser.find("tr.eventlog-event a.eventlog-event-link"))
     line = browser.find("#eventlog-line").text
     assert '"hash":' in line
     assert '"stream":' in line
@@ -149,7 +149,7 @@ def test_a_script_in_a_value_is_shown_as_text(browser: Browser, root, eventlog_d
     _not_pwned(browser)
     assert "<script>window.__pwned = 1</script>" in browser.text("#eventlog-events")
     (row,) = [r for r in browser.find_all("tr.eventlog-event") if "app.event" in r.text]
-    row.find_element("css selector", "a.eventlog-event-link").click()
+    browser.follow(row.find_element("css selector", "a.eventlog-event-link"))
     browser.find("#eventlog-line")
     _not_pwned(browser)
     assert "onerror=" in browser.text("#eventlog-line")
