@@ -142,6 +142,22 @@ class EventlogMiddleware:
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)
+            # Django runs a sync process_view of an async stack in a thread:
+            # this one is a coroutine there, so masking costs no thread hop.
+            self.process_view = self._aprocess_view  # type: ignore[method-assign,assignment]
+
+    def process_view(
+        self, request: HttpRequest, view: Any, args: Any, kwargs: dict[str, Any]
+    ) -> None:
+        """Once the URL is resolved: a path segment that is the value of a URL
+        parameter named like a secret (the ``<token>`` of Django's password
+        reset link) is ``***`` in the ``path`` of the request's later lines."""
+        _mask_path(request, kwargs)
+
+    async def _aprocess_view(
+        self, request: HttpRequest, view: Any, args: Any, kwargs: dict[str, Any]
+    ) -> None:
+        _mask_path(request, kwargs)
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self.is_async:
@@ -183,6 +199,28 @@ class EventlogMiddleware:
         return response  # type: ignore[no-any-return]
 
 
+def _mask_path(request: HttpRequest, kwargs: Mapping[str, Any]) -> None:
+    """Rebind the request's context with its path's secret segments masked;
+    never raises."""
+    try:
+        if not kwargs:
+            return
+        masker = _pipeline.masker()
+        secret = {str(v) for k, v in kwargs.items() if masker.matches(str(k)) and str(v)}
+        info = request.__dict__.get(_context.INFO_ATTR)
+        if not secret or not isinstance(info, _context.RequestInfo) or info.path is None:
+            return
+        path = "/".join(MASK if part in secret else part for part in info.path.split("/"))
+        if path == info.path:
+            return
+        request.__dict__[_context.INFO_ATTR] = replace(info, path=path)
+        bound = _context.bound_request()
+        if bound is not None and bound.request is request:
+            _context.rebind_request(replace(bound, path=path))
+    except Exception as exc:
+        _pipeline.internal_error("request_path_failed", exc, "path")
+
+
 # Django splits a query at "&" only; some servers and proxies also at ";",
 # where a secret would otherwise ride in the value of the parameter before.
 _SEPARATOR: Final = re.compile(r"([&;])")
@@ -205,7 +243,8 @@ def _request_event(
 ) -> None:
     """Write ``http.request`` for the request being answered; never raises."""
     try:
-        path = info.path
+        shown = request.__dict__.get(_context.INFO_ATTR)
+        path = shown.path if isinstance(shown, _context.RequestInfo) else info.path
         if conf.request_query():
             query = request.META.get("QUERY_STRING")
             if isinstance(query, str) and query:

@@ -54,7 +54,20 @@ async def async_save(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"ok": True})
 
 
+def reset_link(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    """A password-reset-like link: its token must not reach the log."""
+    event_signal.send(sender="tests", message="reset link opened")
+    return HttpResponse("ok")
+
+
+async def async_reset_link(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    await sync_to_async(event_signal.send)(sender="tests", message="reset link opened")
+    return HttpResponse("ok")
+
+
 urlpatterns = [
+    path("reset/<uidb64>/<token>/", reset_link),
+    path("async-reset/<uidb64>/<token>/", async_reset_link),
     path("async-save/", async_save),
     path("async-auth/", async_authenticated),
     path("boom/", boom),

@@ -40,9 +40,11 @@ __all__ = [
     "INFO_ATTR",
     "RequestInfo",
     "bind_request",
+    "bound_request",
     "context",
     "current",
     "of_request",
+    "rebind_request",
     "replay",
     "reset_replay",
     "reset_request",
@@ -112,6 +114,17 @@ def context(**values: Any) -> Iterator[None]:
 def bind_request(info: RequestInfo) -> Token[RequestInfo | None]:
     """Make ``info`` the current request; undo with :func:`reset_request`."""
     return _request.set(info)
+
+
+def bound_request() -> RequestInfo | None:
+    """The request bound by :func:`bind_request` here, if any."""
+    return _request.get()
+
+
+def rebind_request(info: RequestInfo) -> None:
+    """Replace the bound request's values for the rest of the block of
+    :func:`bind_request` (whose reset still restores what was before it)."""
+    _request.set(info)
 
 
 def reset_request(token: Token[RequestInfo | None]) -> None:

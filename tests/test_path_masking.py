@@ -1,0 +1,39 @@
+"""A secret in the path itself (the ``<token>`` of a password-reset link)
+is ``***`` in the ``path`` of every line written once the URL is resolved,
+``http.request`` included, sync and async; the other segments (``uidb64``
+here) stay as they are."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import AsyncClient
+
+from tests.helpers import raw_lines, read
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.urls")]
+
+TOKEN = "cz9aqw-4f0e1c8b9d2a7e6f5c4b3a2918070605"
+
+
+def _mine(directory):
+    return [e for e in read(directory) if e["event"] in {"app.event", "http.request"}]
+
+
+def test_a_token_in_the_path_is_masked(client, eventlog_dir, settings):
+    settings.EVENTLOG_REQUEST_EVENTS = True
+    assert client.get(f"/reset/MQ/{TOKEN}/").status_code == 200
+    assert TOKEN.encode() not in b"".join(raw_lines(eventlog_dir))
+    lines = _mine(eventlog_dir)
+    assert [e["event"] for e in lines] == ["app.event", "http.request"]
+    assert {e["path"] for e in lines} == {"/reset/MQ/***/"}
+    assert lines[1]["path"] == "/reset/MQ/***/"
+
+
+def test_a_token_in_the_path_is_masked_in_an_async_view(eventlog_dir, settings):
+    import asyncio
+
+    settings.EVENTLOG_REQUEST_EVENTS = True
+    response = asyncio.run(AsyncClient().get(f"/async-reset/MQ/{TOKEN}/"))
+    assert response.status_code == 200
+    assert TOKEN.encode() not in b"".join(raw_lines(eventlog_dir))
+    assert {e["path"] for e in _mine(eventlog_dir)} == {"/async-reset/MQ/***/"}
