@@ -189,17 +189,19 @@ def _user_of(request: HttpRequest, resolve: bool) -> tuple[str, str] | None:
 
     In an event loop the lazy ``request.user`` is not evaluated (its database
     query would raise ``SynchronousOnlyOperation`` there and mark the session
-    accessed): the user is taken from ``await request.auser()``'s cache or an
-    already loaded ``request.user``; async views that log should await
-    ``request.auser()`` first.
+    accessed): the user is taken from an already loaded (or assigned, by
+    ``alogin``/``alogout``) ``request.user`` or ``await request.auser()``'s
+    cache; async views that log should await ``request.auser()`` first.
     """
-    user = request.__dict__.get("_acached_user")
-    if user is None:
-        user = request.__dict__.get("user")
-        if user is None:
-            return None
-        loaded = getattr(user, "_wrapped", None) is not empty
-        if not loaded and (not resolve or _in_event_loop()):
+    user = request.__dict__.get("user")
+    # request.user as loaded, or as assigned by login()/logout() (and their
+    # async forms, which leave auser()'s cache as it was): the current user.
+    # Else auser()'s cache, else the lazy request.user resolved if allowed.
+    if user is None or getattr(user, "_wrapped", None) is empty:
+        cached = request.__dict__.get("_acached_user")
+        if cached is not None:
+            user = cached
+        elif user is None or not resolve or _in_event_loop():
             return None
     if _resolving.get():
         return None  # an event emitted while the user itself is being loaded
