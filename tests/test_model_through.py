@@ -58,7 +58,7 @@ def test_add_and_set_log_the_rows_they_create(eventlog_dir, through_registered):
     # add() inserts the rows of a set of ids: their order is the database's.
     assert sorted(events[:2]) == [("model.created", e1.pk), ("model.created", e2.pk)]
     assert events[2:] == [("model.deleted", e1.pk), ("model.created", e3.pk)]
-    rows = {r.employee_id: r.pk for r in ShiftsEmployees.objects.all()}
+    rows = {r.employee_id: r.pk for r in ShiftsEmployees.objects.filter(shift=shift)}
     created = [
         e
         for e in lines(eventlog_dir, "speedy.shiftsemployees", shift)
