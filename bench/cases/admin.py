@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.cases.history import FULL_BYTES, KEY, MODEL, OBJECT_ID, _generate
+from bench.cases.history import KEY, MODEL, OBJECT_ID, _generate, set_size
 from bench.harness import interleave, measurement, median, paired
 
 TARGET = 1.5
@@ -33,12 +33,7 @@ ROW = b'<tr class="eventlog-event'  # one per event row, on both pages
 def run(quick: bool) -> dict[str, Any]:
     """Generate the set, then interleaved rounds of the pages vs grep."""
     base = Path(tempfile.mkdtemp(prefix="eventlog-bench-admin-"))
-    free = shutil.disk_usage(base).free
-    total = 2 << 20 if quick else FULL_BYTES
-    scaled = None
-    if free < 3 * total:
-        total = max(16 << 20, free // 4)
-        scaled = f"only {free >> 20} MiB free: scaled down to {total >> 20} MiB"
+    total, scaled = set_size(base, quick)
     rounds = 1 if quick else 3
     os.environ["EVENTLOG_DIR"] = str(base)
     from bench.harness import setup_django

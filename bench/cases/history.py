@@ -107,6 +107,17 @@ def _generate(directory: Path, total: int) -> tuple[list[Path], int]:
     return paths, hits
 
 
+def set_size(base: Path, quick: bool) -> tuple[int, str | None]:
+    """How many bytes of log to generate in ``base``, and why fewer than the
+    full set when the disk has less than three times its size free."""
+    total = 2 << 20 if quick else FULL_BYTES
+    free = shutil.disk_usage(base).free
+    if free >= 3 * total:
+        return total, None
+    total = max(16 << 20, free // 4)
+    return total, f"only {free >> 20} MiB free: scaled down to {total >> 20} MiB"
+
+
 def block_scan(paths: list[Path], needle: bytes) -> int:
     """The floor of a pure-Python block scan: lines containing one
     ``needle``, found by searching 1 MiB blocks with ``bytes.find``, none
@@ -135,12 +146,7 @@ def run(quick: bool) -> dict[str, Any]:
     from eventlog.reader import Filter, iter_events
 
     base = Path(tempfile.mkdtemp(prefix="eventlog-bench-history-"))
-    free = shutil.disk_usage(base).free
-    total = 2 << 20 if quick else FULL_BYTES
-    scaled = None
-    if free < 3 * total:
-        total = max(16 << 20, free // 4)
-        scaled = f"only {free >> 20} MiB free: scaled down to {total >> 20} MiB"
+    total, scaled = set_size(base, quick)
     rounds = 1 if quick else 3
     try:
         started = time.perf_counter()

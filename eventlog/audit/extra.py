@@ -19,7 +19,7 @@ from typing import Any, Final
 from django.db.models import Model
 from django.utils.module_loading import import_string
 
-from eventlog.core.keys import MOVED_TO, RESERVED
+from eventlog.core.keys import MODEL_KEYS, MOVED_TO, RESERVED
 from eventlog.write.context import CONTEXT_KEYS
 from eventlog.write.processors import HOOK_ERRORS
 from eventlog.write.values import moved
@@ -27,23 +27,7 @@ from eventlog.write.values import moved
 __all__ = ["Extra", "add_extra", "import_extra", "name_of"]
 
 Extra = Callable[[Model], Any]
-# The catalogue's keys of model.* lines, whether or not this line has them:
-# readers take a model.created's "changes" as much as a model.updated's.
-_CATALOGUE: Final = frozenset(
-    {
-        "model",
-        "object_id",
-        "object_repr",
-        "changes",
-        "snapshot",
-        "field",
-        "related_model",
-        "related_ids",
-        "object_ids",
-        "count",
-    }
-)
-_OWNED: Final = RESERVED | CONTEXT_KEYS | _CATALOGUE | {MOVED_TO, HOOK_ERRORS}
+_OWNED: Final = RESERVED | CONTEXT_KEYS | MODEL_KEYS | {MOVED_TO, HOOK_ERRORS}
 
 
 def name_of(fn: Any) -> str:

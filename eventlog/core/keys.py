@@ -13,6 +13,7 @@ __all__ = [
     "ENVELOPE",
     "MASK",
     "MASKED_CHANGE",
+    "MODEL_KEYS",
     "MOVED_TO",
     "RESERVED",
     "SCHEMA_VERSION",
@@ -39,3 +40,20 @@ TRUNCATED: Final = "…[truncated {} bytes]"
 """The marker appended to a value cut to keep a line under the cap."""
 TRUNCATED_MARK: Final = TRUNCATED.partition("{")[0]
 """The start of :data:`TRUNCATED`, by which a reader recognises a cut value."""
+MODEL_KEYS: Final = frozenset(
+    {
+        "model",
+        "object_id",
+        "object_repr",
+        "changes",
+        "snapshot",
+        "field",
+        "related_model",
+        "related_ids",
+        "object_ids",
+        "count",
+    }
+)
+"""The catalogue's keys of ``model.*`` lines, whether or not a line has them:
+readers take them as the catalogue says, so a caller's value never takes
+their place and the line cap cuts inside them instead of dropping them."""
