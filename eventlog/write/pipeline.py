@@ -20,6 +20,12 @@ imported here, once), :class:`~eventlog.write.processors.Capture` (for
 :class:`~eventlog.write.processors.ToECS` (``EVENTLOG_FORMAT = "ecs"``),
 :class:`~eventlog.write.processors.Render` (orjson, capped). The sink then
 adds ``stream``, ``seq`` and ``hash`` and appends the line.
+
+Events deferred to a transaction's commit are written together: each is its
+own ``on_commit`` callback (:class:`Deferred`, so Django drops those of a
+rolled-back savepoint or transaction as it drops any other), and the last of
+a thread's callbacks still to run renders the lot and hands it to the sink
+as one batch: one ``write()``, the lines adjacent and in send order.
 """
 
 from __future__ import annotations
@@ -29,9 +35,8 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
-from functools import partial
 from time import time_ns
 from typing import Any, Final
 
@@ -49,6 +54,7 @@ from eventlog.write.values import Masker, moved
 from eventlog.write.writer import BackgroundWriter, install_sigterm_handler
 
 __all__ = [
+    "Deferred",
     "captures",
     "configure",
     "emit",
@@ -83,6 +89,85 @@ _envelope = AddEnvelope(Masker(conf.DEFAULT_MASK_FIELDS), _context.current)
 _render = Render(conf.DEFAULT_MAX_LINE_BYTES - SINK_RESERVE)
 errors = 0
 """Events the pipeline could not write as asked in this process."""
+
+
+class _Collector:
+    """structlog's *logger* while a batch is rendered: keeps the lines."""
+
+    def __init__(self) -> None:
+        self.lines: list[bytes] = []
+
+    def msg(self, message: bytes) -> None:
+        self.lines.append(message)
+
+    debug = info = warning = warn = error = critical = fatal = exception = log = msg
+
+
+class _Batch:
+    """A thread's deferred events: ``pending[i]`` is true while the callback
+    of the ``i``-th may still run; ``ready`` holds those whose callback ran.
+
+    Django runs a transaction's callbacks in the order they were registered,
+    so once no callback registered after the latest ready one is pending,
+    the commit has nothing more of ours to run and the batch is written.
+    Django gives no notice of a rollback: a dropped callback is seen when it
+    is freed (:meth:`Deferred.__del__`), which CPython does as Django drops
+    the last reference.
+    """
+
+    __slots__ = ("last", "pending", "ready")
+
+    def __init__(self) -> None:
+        self.pending: list[bool] = []
+        self.ready: list[tuple[str, str, Mapping[str, Any], Mapping[str, Any]]] = []
+        self.last = -1
+
+    def settle(self, index: int) -> bool:
+        """Mark the ``index``-th settled; whether the ready ones are due."""
+        pending = self.pending
+        pending[index] = False
+        while pending and not pending[-1]:
+            pending.pop()
+        return bool(self.ready) and len(pending) <= self.last
+
+
+_batches = threading.local()
+
+
+class Deferred:
+    """The ``on_commit`` callback of one deferred event (see :class:`_Batch`).
+    Runs once: a test helper running it again writes nothing twice."""
+
+    __slots__ = ("batch", "index", "item", "settled")
+
+    def __init__(
+        self, batch: _Batch, item: tuple[str, str, Mapping[str, Any], Mapping[str, Any]]
+    ) -> None:
+        self.batch, self.item, self.settled = batch, item, False
+        self.index = len(batch.pending)
+        batch.pending.append(True)
+
+    def __call__(self) -> None:
+        if self.settled:
+            return
+        self.settled = True
+        batch = self.batch
+        batch.ready.append(self.item)
+        batch.last = self.index
+        if batch.settle(self.index):
+            _write_ready(batch)
+
+    def __del__(self) -> None:
+        if not self.settled:
+            self.settled = True
+            with contextlib.suppress(Exception):
+                if self.batch.settle(self.index):
+                    _write_ready(self.batch)
+
+
+def _write_ready(batch: _Batch) -> None:
+    items, batch.ready = batch.ready, []
+    write_batch(items)
 
 
 class _SinkLogger:
@@ -260,9 +345,12 @@ def emit(
         if on_commit is None:
             on_commit = level not in _AT_ONCE
         if on_commit and transaction.get_connection(using).in_atomic_block:
+            batch = getattr(_batches, "batch", None)
+            if batch is None:
+                batch = _batches.batch = _Batch()
             # Copied now: the caller may change its dict before the commit.
-            deferred = partial(write_deferred, event, level, dict(data), _context.current())
-            transaction.on_commit(deferred, using=using)
+            item = (event, level, dict(data), _context.current())
+            transaction.on_commit(Deferred(batch, item), using=using)
             return
         _write(event, level, data)
     except Exception as exc:
@@ -281,13 +369,47 @@ def write_deferred(
         _context.reset_replay(token)
 
 
-def _write(event: str, level: str, fields: Mapping[str, Any]) -> None:
+def write_batch(items: Sequence[tuple[str, str, Mapping[str, Any], Mapping[str, Any]]]) -> None:
+    """Write events deferred to a commit, ``(event, level, fields, captured
+    context)`` each, as one batch: rendered in turn, then sealed and written
+    by the sink with one ``write()``. Never raises."""
+    if _logger is None:
+        configure()
+    collector = _Collector()
+    logger = type(_logger)(collector, _processors, {})
+    for event, level, fields, captured in items:
+        token = _context.replay(captured)
+        try:
+            _write(event, level, fields, logger, collector)
+        finally:
+            _context.reset_replay(token)
+    sink = _target._sink
+    if not collector.lines or sink is None:
+        return
+    try:
+        if isinstance(sink, FileSink):
+            sink.write_many(collector.lines)
+        else:  # the background writer's thread makes its own batches
+            for line in collector.lines:
+                sink.write(line)
+    except Exception as exc:
+        internal_error("render_failed", exc, items[0][0])
+
+
+def _write(
+    event: str,
+    level: str,
+    fields: Mapping[str, Any],
+    logger: Any = None,
+    target: Any = None,
+) -> None:
     try:
         if _logger is None:
             configure()
-        logger = _logger
+        if logger is None:
+            logger, target = _logger, _target
         if not _CLASHING.isdisjoint(fields):
-            logger, fields = _around_clashes(fields)
+            logger, fields = _around_clashes(fields, logger, target)
         method = getattr(logger, level)
         try:
             method(event, **fields)
@@ -301,7 +423,9 @@ def _write(event: str, level: str, fields: Mapping[str, Any]) -> None:
         internal_error("render_failed", exc, event)
 
 
-def _around_clashes(fields: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
+def _around_clashes(
+    fields: Mapping[str, Any], logger: Any, target: Any
+) -> tuple[Any, dict[str, Any]]:
     """The logger and keyword fields for ``fields`` holding a parameter name of
     the bound logger's methods: an ``event`` key moved under ``extra``, as the
     masker moves every other reserved key; ``self``/``method_name`` in the
@@ -312,8 +436,8 @@ def _around_clashes(fields: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
         rest[MOVED_TO] = moved(fields.get(MOVED_TO), {"event": fields["event"]})
     bound = {key: fields[key] for key in _PARAMETERS if key in fields}
     if not bound:
-        return _logger, rest
-    return type(_logger)(_target, _processors, bound), rest
+        return logger, rest
+    return type(logger)(target, _processors, bound), rest
 
 
 def internal_error(error: str, exc: BaseException, event: str) -> None:
