@@ -35,13 +35,14 @@ import logging
 import os
 import sys
 import threading
+from asyncio import _get_running_loop
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from time import time_ns
 from typing import Any, Final
 
 import structlog
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils.module_loading import import_string
 
 from eventlog import conf
@@ -320,6 +321,29 @@ def _load_hook(path: str) -> Any:
     return hook
 
 
+def _thread_connection(using: str | None) -> Any:
+    """The connection ``using`` of this thread as Django keeps it, read
+    without Django's and asgiref's lookup (the public one costs more than
+    the rest of emit() before the pipeline); ``None`` where the layout is not
+    the known one or the connection is not made yet, and in a running event
+    loop, where asgiref keeps connections per context instead
+    (``tests/test_fast_paths.py`` fails when either library changes it)."""
+    if _get_running_loop() is not None:
+        return None
+    storage = getattr(getattr(connections, "_connections", None), "_storage", None)
+    if type(storage) is not threading.local:
+        return None
+    return getattr(storage, using or DEFAULT_DB_ALIAS, None)
+
+
+def in_atomic_block(using: str | None) -> bool:
+    """Whether this thread's connection ``using`` is inside an atomic block."""
+    conn = _thread_connection(using)
+    if conn is None:
+        conn = transaction.get_connection(using)
+    return bool(conn.in_atomic_block)
+
+
 def emit(
     event: str,
     fields: Mapping[str, Any] | None = None,
@@ -344,7 +368,7 @@ def emit(
             level = "info"
         if on_commit is None:
             on_commit = level not in _AT_ONCE
-        if on_commit and transaction.get_connection(using).in_atomic_block:
+        if on_commit and in_atomic_block(using):
             batch = getattr(_batches, "batch", None)
             if batch is None:
                 batch = _batches.batch = _Batch()
