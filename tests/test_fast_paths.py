@@ -58,3 +58,30 @@ def test_in_atomic_block_follows_the_block_in_every_case():
         return _pipeline.in_atomic_block(None)
 
     assert asyncio.run(in_loop()) is transaction.get_connection().in_atomic_block
+
+
+def test_event_names_checked_once_still_rule_every_line(eventlog_dir):
+    """The cache of checked names gives the second line what the first got,
+    for valid, invalid and reserved names alike, and stays bounded under a
+    flood of distinct names (those past its size are checked every time)."""
+    from eventlog.audit import app_events
+    from eventlog.signals import event_signal
+    from tests.helpers import read
+
+    for _ in range(2):
+        event_signal.send("t", event="shop.sold")
+        event_signal.send("t", event="model.deleted", model="auth.user")
+        event_signal.send("t", event="bad name!")
+        event_signal.send("t", event="MODEL.Created")
+    lines = read(eventlog_dir)
+    assert [x["event"] for x in lines] == ["shop.sold", "app.event", "app.event", "app.event"] * 2
+    assert [x.get("reserved_event") for x in lines][1::4] == ["model.deleted"] * 2
+    assert [x.get("invalid_event") for x in lines][2::4] == ["bad name!"] * 2
+    assert [x.get("reserved_event") for x in lines][3::4] == ["MODEL.Created"] * 2
+    for n in range(app_events._NAMES_MAX + 50):
+        event_signal.send("t", event=f"flood.n{n}")
+    event_signal.send("t", event="model.flood")
+    assert len(app_events._NAMES) <= app_events._NAMES_MAX
+    last = read(eventlog_dir)[-2:]
+    assert last[0]["event"] == f"flood.n{app_events._NAMES_MAX + 49}"
+    assert (last[1]["event"], last[1]["reserved_event"]) == ("app.event", "model.flood")
