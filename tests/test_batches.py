@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import orjson
 import pytest
@@ -89,16 +90,20 @@ def test_transactions_stay_contiguous_beside_other_writers(eventlog_dir):
     transaction's lines are adjacent in the file, in send order, with
     consecutive seq, and every stream verifies."""
     env = child_env(eventlog_dir)
-    other = subprocess.Popen(
-        [sys.executable, "-c", "import time, sys; exec(sys.argv[1])", _SPAM],
-        cwd=ROOT,
-        env=env,
-    )
+    stop_file = eventlog_dir.parent / "stop"
+    other = subprocess.Popen([sys.executable, "-c", _SPAM, str(stop_file)], cwd=ROOT, env=env)
+    live = eventlog_dir / "events.jsonl"
+    deadline = time.monotonic() + 60
+    while not (live.exists() and b'"spam"' in live.read_bytes()):
+        assert time.monotonic() < deadline
+        assert other.poll() is None
+        time.sleep(0.05)
     stop = threading.Event()
 
     def thread_writer() -> None:
         while not stop.is_set():
             event_signal.send(sender="thread", message="x" * 100)
+            time.sleep(0.0001)
 
     worker = threading.Thread(target=thread_writer)
     worker.start()
@@ -109,6 +114,7 @@ def test_transactions_stay_contiguous_beside_other_writers(eventlog_dir):
                     event_signal.send(sender="txn", t=t, n=n, pad="p" * 100)
     finally:
         stop.set()
+        stop_file.touch()
         worker.join()
         other.wait(timeout=120)
     lines = _ours(all_lines(eventlog_dir))
@@ -117,13 +123,18 @@ def test_transactions_stay_contiguous_beside_other_writers(eventlog_dir):
     assert_chains(all_lines(eventlog_dir))
 
 
+# Paced, and stopped by the test: a writer as fast as the machine allows
+# would rotate the test's own lines out of the retained files.
 _SPAM = """
-import django, time
+import os, sys, time, django
 django.setup()
 from eventlog.signals import event_signal
-end = time.monotonic() + 3
-while time.monotonic() < end:
+end = time.monotonic() + 60
+n = 0
+while time.monotonic() < end and (n % 50 or not os.path.exists(sys.argv[1])):
     event_signal.send(sender="spam", message="y" * 100)
+    n += 1
+    n % 5 or time.sleep(0.0005)
 """
 
 

@@ -71,11 +71,7 @@ LEVELS: Final = frozenset(conf.LEVELS)
 # Room the sink needs for ``stream``, ``seq`` and ``hash`` under the line cap.
 SINK_RESERVE: Final = 320
 _AT_ONCE: Final = frozenset({"error", "critical"})
-# Parameter names of the bound logger's methods, which a field cannot be
-# passed as: ``event`` goes under "extra" as every reserved key does, the
-# others travel in the context of a logger bound for that one call.
-_CLASHING: Final = frozenset({"event", "self", "method_name"})
-_PARAMETERS: Final = ("self", "method_name")
+_LEVEL_NUMBERS: Final = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
 _NO_FIELDS: Final[Mapping[str, Any]] = {}
 
 _log = logging.getLogger("eventlog")
@@ -90,6 +86,33 @@ _envelope = AddEnvelope(Masker(conf.DEFAULT_MASK_FIELDS), _context.current)
 _render = Render(conf.DEFAULT_MAX_LINE_BYTES - SINK_RESERVE)
 errors = 0
 """Events the pipeline could not write as asked in this process."""
+
+
+class _EventMethod:
+    """Mixed into the class :func:`structlog.make_filtering_bound_logger`
+    makes for the level: :meth:`write_event` is what its level methods do
+    (context and fields into a new event dict, ``event`` set, the processors
+    in turn, ``DropEvent`` honoured, the result to the wrapped logger),
+    without the keyword-argument round trips of ``info(event, **fields)``."""
+
+    _min_level = 0
+    _context: Any
+    _processors: Any
+    _logger: Any
+
+    def write_event(self, level: str, event: str, fields: Mapping[Any, Any]) -> None:
+        """Log ``event`` with ``fields`` at ``level`` (a name of :data:`LEVELS`)."""
+        if _LEVEL_NUMBERS[level] < self._min_level:
+            return
+        event_dict: Any = {**self._context, **fields} if self._context else dict(fields)
+        event_dict["event"] = event
+        target = self._logger
+        try:
+            for processor in self._processors:
+                event_dict = processor(target, level, event_dict)
+        except structlog.DropEvent:
+            return
+        target.msg(event_dict)
 
 
 class _Collector:
@@ -291,10 +314,12 @@ def configure() -> None:
     # The numeric level: structlog before 25.1 takes no level names.
     level = logging.getLevelNamesMapping()[conf.level().upper()]
     _target, _processors = target, processors
+    filtering = structlog.make_filtering_bound_logger(level)
+    wrapper = type(filtering.__name__, (_EventMethod, filtering), {"_min_level": level})
     proxy = structlog.wrap_logger(
         target,
         processors=processors,
-        wrapper_class=structlog.make_filtering_bound_logger(level),
+        wrapper_class=wrapper,
         context_class=dict,
         cache_logger_on_first_use=True,
     )
@@ -404,7 +429,7 @@ def write_batch(items: Sequence[tuple[str, str, Mapping[str, Any], Mapping[str, 
     for event, level, fields, captured in items:
         token = _context.replay(captured)
         try:
-            _write(event, level, fields, logger, collector)
+            _write(event, level, fields, logger)
         finally:
             _context.reset_replay(token)
     sink = _target._sink
@@ -425,43 +450,25 @@ def _write(
     level: str,
     fields: Mapping[str, Any],
     logger: Any = None,
-    target: Any = None,
 ) -> None:
     try:
         if _logger is None:
             configure()
         if logger is None:
-            logger, target = _logger, _target
-        if not _CLASHING.isdisjoint(fields):
-            logger, fields = _around_clashes(fields, logger, target)
-        method = getattr(logger, level)
-        try:
-            method(event, **fields)
-        except TypeError:
-            # Only a key that is no string fails before any processor ran:
-            # the line keeps it as text. Any other TypeError is a failure.
-            if all(isinstance(key, str) for key in fields):
-                raise
-            method(event, **{str(key): value for key, value in fields.items()})
+            logger = _logger
+        if "event" in fields:
+            fields = _without_event(fields)
+        logger.write_event(level, event, fields)
     except Exception as exc:
         internal_error("render_failed", exc, event)
 
 
-def _around_clashes(
-    fields: Mapping[str, Any], logger: Any, target: Any
-) -> tuple[Any, dict[str, Any]]:
-    """The logger and keyword fields for ``fields`` holding a parameter name of
-    the bound logger's methods: an ``event`` key moved under ``extra``, as the
-    masker moves every other reserved key; ``self``/``method_name`` in the
-    context of a logger bound for this call (structlog's constructor), so
-    they keep their names on the line."""
-    rest = {key: value for key, value in fields.items() if key not in _CLASHING}
-    if "event" in fields:
-        rest[MOVED_TO] = moved(fields.get(MOVED_TO), {"event": fields["event"]})
-    bound = {key: fields[key] for key in _PARAMETERS if key in fields}
-    if not bound:
-        return logger, rest
-    return type(logger)(target, _processors, bound), rest
+def _without_event(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``fields`` with an ``event`` key moved under ``extra``, as the masker
+    moves every other reserved key: the name is the one emit() was given."""
+    rest = {key: value for key, value in fields.items() if key != "event"}
+    rest[MOVED_TO] = moved(fields.get(MOVED_TO), {"event": fields["event"]})
+    return rest
 
 
 def internal_error(error: str, exc: BaseException, event: str) -> None:
