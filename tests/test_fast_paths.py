@@ -85,3 +85,34 @@ def test_event_names_checked_once_still_rule_every_line(eventlog_dir):
     last = read(eventlog_dir)[-2:]
     assert last[0]["event"] == f"flood.n{app_events._NAMES_MAX + 49}"
     assert (last[1]["event"], last[1]["reserved_event"]) == ("app.event", "model.flood")
+
+
+def test_write_event_keeps_the_level_filter(eventlog_dir, settings):
+    """Below EVENTLOG_LEVEL nothing is processed or written; at or above it is."""
+    from eventlog.signals import event_signal
+    from tests.helpers import read
+
+    settings.EVENTLOG_LEVEL = "warning"
+    for level in ("debug", "info", "warning", "error", "critical"):
+        event_signal.send("t", level=level, on_commit=False)
+    assert [x["level"] for x in read(eventlog_dir)] == ["warning", "error", "critical"]
+
+
+def test_a_reserved_key_seen_nested_is_still_moved_at_the_top(eventlog_dir):
+    """Keys met inside nested values are remembered as innocent, but never a
+    reserved one: the one-set check cannot let a top-level ``seq`` or
+    ``hash`` through to overwrite the sink's."""
+    from eventlog.signals import event_signal
+    from tests.helpers import assert_chains, raw_lines, read
+
+    event_signal.send("t", inner={"seq": 7, "hash": "h", "level": "x", "stream": "s"})
+    event_signal.send("t", seq=7, hash="h", stream="s", n=1)
+    event_signal.send("t", seq=8, hash="h2", stream="s2", n=2)
+    lines = read(eventlog_dir)
+    assert lines[0]["inner"] == {"seq": 7, "hash": "h", "level": "x", "stream": "s"}
+    for line, (seq, digest, stream) in zip(
+        lines[1:], [(7, "h", "s"), (8, "h2", "s2")], strict=True
+    ):
+        assert line["extra"] == {"seq": seq, "hash": digest, "stream": stream}
+        assert line["seq"] != seq
+    assert_chains(raw_lines(eventlog_dir))
