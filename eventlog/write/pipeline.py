@@ -361,12 +361,15 @@ def _thread_connection(using: str | None) -> Any:
     return getattr(storage, using or DEFAULT_DB_ALIAS, None)
 
 
+def _connection(using: str | None) -> Any:
+    """This thread's connection ``using``, as ``transaction.get_connection()`` gives it."""
+    conn = _thread_connection(using)
+    return transaction.get_connection(using) if conn is None else conn
+
+
 def in_atomic_block(using: str | None) -> bool:
     """Whether this thread's connection ``using`` is inside an atomic block."""
-    conn = _thread_connection(using)
-    if conn is None:
-        conn = transaction.get_connection(using)
-    return bool(conn.in_atomic_block)
+    return bool(_connection(using).in_atomic_block)
 
 
 def emit(
@@ -393,14 +396,17 @@ def emit(
             level = "info"
         if on_commit is None:
             on_commit = level not in _AT_ONCE
-        if on_commit and in_atomic_block(using):
-            batch = getattr(_batches, "batch", None)
-            if batch is None:
-                batch = _batches.batch = _Batch()
-            # Copied now: the caller may change its dict before the commit.
-            item = (event, level, dict(data), _context.current())
-            transaction.on_commit(Deferred(batch, item), using=using)
-            return
+        if on_commit:
+            conn = _connection(using)
+            if conn.in_atomic_block:
+                batch = getattr(_batches, "batch", None)
+                if batch is None:
+                    batch = _batches.batch = _Batch()
+                # Copied now: the caller may change its dict before the commit.
+                item = (event, level, dict(data), _context.current())
+                # What transaction.on_commit() calls, on the connection in hand.
+                conn.on_commit(Deferred(batch, item))
+                return
         _write(event, level, data)
     except Exception as exc:
         internal_error("emit_failed", exc, event)
