@@ -42,34 +42,33 @@ TXN_TARGET = 0.6
 TXN_SIZE = 10
 RAW_NOTE = (
     "The raw limit is one orjson.dumps and one write(). eventlog adds per "
-    "line the signal dispatch and receiver, structlog's bound-logger call, "
+    "line Django's signal dispatch and the receiver, structlog's bound logger, "
     "the envelope (clock, UUIDv7), context, one merge-and-mask pass, and in "
-    "the sink stream/seq and a SHA-256 chain under a shared flock with the "
-    "rotation-counter check: five system calls where raw makes one, and on "
-    "this VM every system call also slows the Python around it. 40% of raw "
-    "leaves about 6 µs for all of that: out of reach in CPython with a "
-    "per-line integrity chain and rotation safe across processes. The "
-    "background writer (one flock, check and write() per batch) comes "
-    "closest; what would close it is the pipeline and sink compiled (C or "
-    "Rust, as orjson is) or dropping guarantees (chain, multi-process "
-    "rotation), which the contract keeps."
+    "the sink the seq and a SHA-256 chain under a shared flock with the "
+    "rotation-counter check: four system calls where raw makes one."
 )
 STDLIB_NOTE = (
     "The stdlib set-up (LogRecord, python-json-logger's json.dumps, "
-    "RotatingFileHandler's tell() per record) costs 60-80 µs a line here and, "
-    "unlike eventlog, loses lines under several processes (FIELD-NOTES); 8x "
-    "that means about 9 µs from event_signal.send() to a chained, locked "
-    "line, the same wall as the raw ratio above."
+    "RotatingFileHandler's tell() per record) costs about twice eventlog's "
+    "line here and, unlike eventlog, loses lines under several processes "
+    "(FIELD-NOTES). 3.5x it leaves about as much time as bare structlog "
+    "takes for a whole line: see the structlog row."
 )
 STRUCTLOG_NOTE = (
     "Bare structlog makes one bound-logger call, three processors and one "
-    "write() per line, with no Django signal, no context, no masking, no "
-    "chain and no rotation check."
+    "write() per line. eventlog's sink alone (flock, the rotation counter's "
+    "pread, write(), flock again, SHA-256) costs about bare structlog's whole "
+    "line, before Django's signal dispatch, the receiver, context and "
+    "masking: 0.8 of its rate is out of reach with the chain and rotation "
+    "safe across processes, which the contract keeps. Inside transactions "
+    "(the transaction row) the sink's system calls are paid once per commit."
 )
 TXN_NOTE = (
-    "A transaction's events are sealed and written together with one "
-    "write(); what stays per event is the signal, the receiver, the "
-    "deferral and the envelope, merge and rendering."
+    "A transaction's events are sealed and written with one write(), so the "
+    "sink's system calls are paid once per commit; what stays per event is "
+    "Django's signal dispatch and on_commit bookkeeping, the receiver, the "
+    "context captured at the send and replayed at the commit, the envelope, "
+    "merge, rendering and the SHA-256 seal. 0.6 would need those in C."
 )
 FIELDS: dict[str, Any] = {"order_id": 1234, "amount": "12.50", "items": 3, "customer": "ada"}
 
