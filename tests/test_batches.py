@@ -338,3 +338,40 @@ def test_the_background_writer_gets_the_whole_transaction(eventlog_dir, settings
     _pipeline.flush()
     _assert_contiguous(_ours(raw_lines(eventlog_dir)), "t", 10)
     assert_chains(raw_lines(eventlog_dir))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_batch_never_breaks_the_commit(eventlog_dir, monkeypatch):
+    """A batch that cannot be rendered or written is reported as an
+    eventlog.error line; the atomic block still exits normally and the next
+    transaction is written."""
+    from eventlog.write import context as _context
+    from eventlog.write.sink import FileSink
+
+    event_signal.send(sender="warm")
+    real_write, real_replay = FileSink.write_many, _context.replay
+    monkeypatch.setattr(FileSink, "write_many", lambda self, batch: 1 / 0)
+    with transaction.atomic():
+        event_signal.send(sender="t", t=0, n=0)
+    monkeypatch.setattr(FileSink, "write_many", real_write)
+
+    def broken(captured):
+        raise LookupError("replay")
+
+    monkeypatch.setattr(_context, "replay", broken)
+    with transaction.atomic():
+        event_signal.send(sender="t", t=1, n=0)
+    monkeypatch.setattr(_context, "replay", real_replay)
+    with transaction.atomic():
+        event_signal.send(sender="t", t=2, n=0)
+    lines = _ours(raw_lines(eventlog_dir))
+    assert [x["event"] for x in lines] == [
+        "app.event",
+        "eventlog.error",
+        "eventlog.error",
+        "app.event",
+    ]
+    assert "ZeroDivisionError" in lines[1]["detail"]
+    assert "LookupError" in lines[2]["detail"]
+    assert lines[3]["t"] == 2
+    assert_chains(raw_lines(eventlog_dir))

@@ -427,28 +427,29 @@ def write_deferred(
 def write_batch(items: Sequence[tuple[str, str, Mapping[str, Any], Mapping[str, Any]]]) -> None:
     """Write events deferred to a commit, ``(event, level, fields, captured
     context)`` each, as one batch: rendered in turn, then sealed and written
-    by the sink with one ``write()``. Never raises."""
-    if _logger is None:
-        configure()
-    collector = _Collector()
-    logger = type(_logger)(collector, _processors, {})
-    for event, level, fields, captured in items:
-        token = _context.replay(captured)
-        try:
-            _write(event, level, fields, logger)
-        finally:
-            _context.reset_replay(token)
-    sink = _target._sink
-    if not collector.lines or sink is None:
-        return
+    by the sink with one ``write()``. Never raises (it runs inside Django's
+    commit, after the data is safe)."""
     try:
+        if _logger is None:
+            configure()
+        collector = _Collector()
+        logger = type(_logger)(collector, _processors, {})
+        for event, level, fields, captured in items:
+            token = _context.replay(captured)
+            try:
+                _write(event, level, fields, logger)
+            finally:
+                _context.reset_replay(token)
+        sink = _target._sink
+        if not collector.lines or sink is None:
+            return
         if isinstance(sink, FileSink):
             sink.write_many(collector.lines)
         else:  # the background writer's thread makes its own batches
             for line in collector.lines:
                 sink.write(line)
     except Exception as exc:
-        internal_error("render_failed", exc, items[0][0])
+        internal_error("render_failed", exc, items[0][0] if items else "")
 
 
 def _write(
