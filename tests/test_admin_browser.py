@@ -43,6 +43,19 @@ def _rows(b: Browser) -> list[str]:
     return [str(row.text) for row in b.find_all("tr.eventlog-event")]
 
 
+def _submit_filters(b: Browser) -> None:
+    """Submit the filter form and wait for the old page to go: the new one
+    has the same ids, so finding them alone may read the old page's rows."""
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.browser import WAIT
+
+    old = b.find("html")
+    b.find("#eventlog-f-submit").click()
+    WebDriverWait(b.driver, WAIT).until(ec.staleness_of(old))
+
+
 def _not_pwned(b: Browser) -> None:
     assert b.driver.execute_script("return window.__pwned === undefined")
 
@@ -104,7 +117,7 @@ def test_filter_the_event_browser_by_model_and_by_actor(browser: Browser, root, 
     browser.find("#eventlog-browser")
     assert any("report.sent" in row for row in _rows(browser))
     browser.find("#eventlog-f-model").send_keys("speedy.employees")
-    browser.find("#eventlog-f-submit").click()
+    _submit_filters(browser)
     browser.find("#eventlog-events")
     rows = _rows(browser)
     assert rows
@@ -114,7 +127,7 @@ def test_filter_the_event_browser_by_model_and_by_actor(browser: Browser, root, 
 
     browser.get("/admin/eventlog/event/")
     browser.find("#eventlog-f-actor").send_keys("carol")
-    browser.find("#eventlog-f-submit").click()
+    _submit_filters(browser)
     browser.find("#eventlog-events")
     rows = _rows(browser)
     assert len(rows) == 1
