@@ -15,7 +15,9 @@ __all__ = ["capture_events"]
 
 
 def _ours(func: Any) -> bool:
-    return isinstance(func, partial) and func.func is _pipeline.write_deferred
+    return isinstance(func, _pipeline.Deferred) or (
+        isinstance(func, partial) and func.func is _pipeline.write_deferred
+    )
 
 
 def _only_test_transactions(connection: Any) -> bool:

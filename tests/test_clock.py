@@ -76,3 +76,19 @@ def test_timestamps_are_rfc3339_utc_with_microseconds():
     ns = int(moment.timestamp()) * 1_000_000_000 + 123_456_789
     assert _clock.format_ns(ns) == "2026-11-23T07:55:43.123456Z"
     assert _clock.format_ns(ns + 1_000_000_000) == "2026-11-23T07:55:44.123456Z"
+
+
+def test_stamp_gives_what_format_ns_and_uuid7_give():
+    """The kept per-millisecond text never goes stale: every instant's stamp
+    matches the separate formatters, across microseconds, milliseconds,
+    seconds and days, and going back in time."""
+    from eventlog.write import clock
+
+    base = 1_767_225_599_998_000_000  # 2025-12-31T23:59:59.998Z
+    instants = [base + step for step in (0, 1, 999, 1000, 999_999, 1_000_000, 2_000_001, 5_000)]
+    instants += [base - 86_400_000_000_000, base + 3_999_999]
+    for ns in instants:
+        timestamp, event_id = clock.stamp(ns)
+        assert timestamp == clock.format_ns(ns)
+        assert event_id[:19] == clock.uuid7(ns)[:19]
+        assert uuid.UUID(event_id).version == 7

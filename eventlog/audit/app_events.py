@@ -71,18 +71,25 @@ def describe(instance: Model) -> dict[str, Any]:
     }
 
 
-def on_event_signal(sender: Any, **kwargs: Any) -> None:
-    """``event_signal`` -> ``app.event`` (or ``event``) with sender, message,
-    instance and the extra keys. Never raises into the sender."""
-    try:
-        _event(sender, **kwargs)
-    except Exception as exc:
-        internal_error("receiver_failed", exc, str(kwargs.get("event", "app.event")))
+# Event names already checked, with the name the line gets and the key
+# keeping the requested one (a validation per line costs a regex and more).
+_NAMES: dict[str, tuple[str, str | None]] = {}
+_NAMES_MAX: Final = 1000
 
 
-def _event(
+def _name(event: Any) -> tuple[str, str | None]:
+    """``(name written, key under which the requested name is kept)``."""
+    if not isinstance(event, str) or len(event) > 100 or not EVENT_NAME.fullmatch(event):
+        return "app.event", "invalid_event"
+    if reserved(event):
+        return "app.event", "reserved_event"
+    return event, None
+
+
+def on_event_signal(
     sender: Any,
     *,
+    signal: Any = None,
     message: Any = None,
     instance: Any = None,
     event: Any = "app.event",
@@ -91,24 +98,36 @@ def _event(
     using: str | None = None,
     **extra: Any,
 ) -> None:
-    extra.pop("signal", None)
-    fields: dict[str, Any] = {"sender": label_of(sender)}
-    if message is not None:
-        fields["message"] = safe_str(message)
-    if isinstance(instance, Model):
-        fields["instance"] = describe(instance)
-        using = using or instance._state.db
-    elif instance is not None:
-        fields["instance"] = {"repr": object_repr(instance)}
-    if not isinstance(event, str) or len(event) > 100 or not EVENT_NAME.fullmatch(event):
-        fields["invalid_event"] = safe_str(event)[:100]
-        event = "app.event"
-    fields.update(extra)
-    if reserved(event):
-        # After the extra keys: the requested name is never overwritten.
-        fields["reserved_event"] = event
-        event = "app.event"
-    emit(event, fields, level=str(level).lower(), on_commit=on_commit, using=using)
+    """``event_signal`` -> ``app.event`` (or ``event``) with sender, message,
+    instance and the extra keys. Never raises into the sender."""
+    try:
+        fields: dict[str, Any] = {"sender": sender if type(sender) is str else label_of(sender)}
+        if message is not None:
+            fields["message"] = message if type(message) is str else safe_str(message)
+        if instance is not None:
+            if isinstance(instance, Model):
+                fields["instance"] = describe(instance)
+                using = using or instance._state.db
+            else:
+                fields["instance"] = {"repr": object_repr(instance)}
+        named = _NAMES.get(event) if type(event) is str else None
+        if named is None:
+            named = _name(event)
+            if type(event) is str and len(_NAMES) < _NAMES_MAX:
+                _NAMES[event] = named
+        name, kept_under = named
+        if kept_under == "invalid_event":
+            fields["invalid_event"] = safe_str(event)[:100]
+        if extra:
+            fields.update(extra)
+        if kept_under == "reserved_event":
+            # After the extra keys: the requested name is never overwritten.
+            fields["reserved_event"] = event
+        if type(level) is not str or level != "info":
+            level = str(level).lower()
+        emit(name, fields, level=level, on_commit=on_commit, using=using)
+    except Exception as exc:
+        internal_error("receiver_failed", exc, safe_str(event))
 
 
 def on_state_changed(sender: Any, **kwargs: Any) -> None:

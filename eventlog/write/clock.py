@@ -87,9 +87,27 @@ def uuid7(ns: int) -> str:
     return f"{_cached_ms_hex}{(rest * 4096) // 1_000_000:03x}-{low[:4]}-{low[4:]}"
 
 
+_stamp_ms = -1
+_stamp_text = ""
+_stamp_hex = ""
+
+
 def stamp(ns: int) -> tuple[str, str]:
-    """``(timestamp, event_id)`` for the instant ``ns``."""
-    return format_ns(ns), uuid7(ns)
+    """``(timestamp, event_id)`` for the instant ``ns``, as :func:`format_ns`
+    and :func:`uuid7` give them: the text both share within a millisecond is
+    kept, so a line costs one division and two formats."""
+    global _stamp_ms, _stamp_text, _stamp_hex
+    ms, rest = divmod(ns, 1_000_000)
+    if ms != _stamp_ms:
+        second, milli = divmod(ms, 1000)
+        h = f"{ms:012x}"
+        _stamp_text, _stamp_hex = f"{_prefix(second)}.{milli:03d}", f"{h[:8]}-{h[8:]}-7"
+        _stamp_ms = ms
+    low = f"{_VARIANT | _random():016x}"
+    return (
+        f"{_stamp_text}{rest // 1000:03d}Z",
+        f"{_stamp_hex}{(rest * 4096) // 1_000_000:03x}-{low[:4]}-{low[4:]}",
+    )
 
 
 def now() -> tuple[str, str]:

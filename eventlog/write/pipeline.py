@@ -20,6 +20,12 @@ imported here, once), :class:`~eventlog.write.processors.Capture` (for
 :class:`~eventlog.write.processors.ToECS` (``EVENTLOG_FORMAT = "ecs"``),
 :class:`~eventlog.write.processors.Render` (orjson, capped). The sink then
 adds ``stream``, ``seq`` and ``hash`` and appends the line.
+
+Events deferred to a transaction's commit are written together: each is its
+own ``on_commit`` callback (:class:`Deferred`, so Django drops those of a
+rolled-back savepoint or transaction as it drops any other), and the last of
+a thread's callbacks still to run renders the lot and hands it to the sink
+as one batch: one ``write()``, the lines adjacent and in send order.
 """
 
 from __future__ import annotations
@@ -29,14 +35,14 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Mapping
+from asyncio import _get_running_loop
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
-from functools import partial
 from time import time_ns
 from typing import Any, Final
 
 import structlog
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils.module_loading import import_string
 
 from eventlog import conf
@@ -49,6 +55,7 @@ from eventlog.write.values import Masker, moved
 from eventlog.write.writer import BackgroundWriter, install_sigterm_handler
 
 __all__ = [
+    "Deferred",
     "captures",
     "configure",
     "emit",
@@ -64,11 +71,7 @@ LEVELS: Final = frozenset(conf.LEVELS)
 # Room the sink needs for ``stream``, ``seq`` and ``hash`` under the line cap.
 SINK_RESERVE: Final = 320
 _AT_ONCE: Final = frozenset({"error", "critical"})
-# Parameter names of the bound logger's methods, which a field cannot be
-# passed as: ``event`` goes under "extra" as every reserved key does, the
-# others travel in the context of a logger bound for that one call.
-_CLASHING: Final = frozenset({"event", "self", "method_name"})
-_PARAMETERS: Final = ("self", "method_name")
+_LEVEL_NUMBERS: Final = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
 _NO_FIELDS: Final[Mapping[str, Any]] = {}
 
 _log = logging.getLogger("eventlog")
@@ -83,6 +86,112 @@ _envelope = AddEnvelope(Masker(conf.DEFAULT_MASK_FIELDS), _context.current)
 _render = Render(conf.DEFAULT_MAX_LINE_BYTES - SINK_RESERVE)
 errors = 0
 """Events the pipeline could not write as asked in this process."""
+
+
+class _EventMethod:
+    """Mixed into the class :func:`structlog.make_filtering_bound_logger`
+    makes for the level: :meth:`write_event` is what its level methods do
+    (context and fields into a new event dict, ``event`` set, the processors
+    in turn, ``DropEvent`` honoured, the result to the wrapped logger),
+    without the keyword-argument round trips of ``info(event, **fields)``."""
+
+    _min_level = 0
+    _context: Any
+    _processors: Any
+    _logger: Any
+
+    def write_event(self, level: str, event: str, fields: Mapping[Any, Any]) -> None:
+        """Log ``event`` with ``fields`` at ``level`` (a name of :data:`LEVELS`)."""
+        if _LEVEL_NUMBERS[level] < self._min_level:
+            return
+        event_dict: Any = {**self._context, **fields} if self._context else dict(fields)
+        event_dict["event"] = event
+        target = self._logger
+        try:
+            for processor in self._processors:
+                event_dict = processor(target, level, event_dict)
+        except structlog.DropEvent:
+            return
+        target.msg(event_dict)
+
+
+class _Collector:
+    """structlog's *logger* while a batch is rendered: keeps the lines."""
+
+    def __init__(self) -> None:
+        self.lines: list[bytes] = []
+
+    def msg(self, message: bytes) -> None:
+        self.lines.append(message)
+
+    debug = info = warning = warn = error = critical = fatal = exception = log = msg
+
+
+class _Batch:
+    """A thread's deferred events: ``pending[i]`` is true while the callback
+    of the ``i``-th may still run; ``ready`` holds those whose callback ran.
+
+    Django runs a transaction's callbacks in the order they were registered,
+    so once no callback registered after the latest ready one is pending,
+    the commit has nothing more of ours to run and the batch is written.
+    Django gives no notice of a rollback: a dropped callback is seen when it
+    is freed (:meth:`Deferred.__del__`), which CPython does as Django drops
+    the last reference.
+    """
+
+    __slots__ = ("last", "pending", "ready")
+
+    def __init__(self) -> None:
+        self.pending: list[bool] = []
+        self.ready: list[tuple[str, str, Mapping[str, Any], Mapping[str, Any]]] = []
+        self.last = -1
+
+    def settle(self, index: int) -> bool:
+        """Mark the ``index``-th settled; whether the ready ones are due."""
+        pending = self.pending
+        pending[index] = False
+        while pending and not pending[-1]:
+            pending.pop()
+        return bool(self.ready) and len(pending) <= self.last
+
+
+_batches = threading.local()
+
+
+class Deferred:
+    """The ``on_commit`` callback of one deferred event (see :class:`_Batch`).
+    Runs once: a test helper running it again writes nothing twice."""
+
+    __slots__ = ("batch", "index", "item", "settled")
+
+    def __init__(
+        self, batch: _Batch, item: tuple[str, str, Mapping[str, Any], Mapping[str, Any]]
+    ) -> None:
+        self.batch, self.item, self.settled = batch, item, False
+        self.index = len(batch.pending)
+        batch.pending.append(True)
+
+    def __call__(self) -> None:
+        if self.settled:
+            return
+        self.settled = True
+        batch = self.batch
+        batch.ready.append(self.item)
+        batch.last = self.index
+        if batch.settle(self.index):
+            _write_ready(batch)
+
+    def __del__(self) -> None:
+        if not self.settled:
+            self.settled = True
+            with contextlib.suppress(Exception):
+                if self.batch.settle(self.index):
+                    _write_ready(self.batch)
+
+
+def _write_ready(batch: _Batch) -> None:
+    items, batch.ready = batch.ready, []
+    write_batch(items)
 
 
 class _SinkLogger:
@@ -205,10 +314,12 @@ def configure() -> None:
     # The numeric level: structlog before 25.1 takes no level names.
     level = logging.getLevelNamesMapping()[conf.level().upper()]
     _target, _processors = target, processors
+    filtering = structlog.make_filtering_bound_logger(level)
+    wrapper = type(filtering.__name__, (_EventMethod, filtering), {"_min_level": level})
     proxy = structlog.wrap_logger(
         target,
         processors=processors,
-        wrapper_class=structlog.make_filtering_bound_logger(level),
+        wrapper_class=wrapper,
         context_class=dict,
         cache_logger_on_first_use=True,
     )
@@ -235,6 +346,32 @@ def _load_hook(path: str) -> Any:
     return hook
 
 
+def _thread_connection(using: str | None) -> Any:
+    """The connection ``using`` of this thread as Django keeps it, read
+    without Django's and asgiref's lookup (the public one costs more than
+    the rest of emit() before the pipeline); ``None`` where the layout is not
+    the known one or the connection is not made yet, and in a running event
+    loop, where asgiref keeps connections per context instead
+    (``tests/test_fast_paths.py`` fails when either library changes it)."""
+    if _get_running_loop() is not None:
+        return None
+    storage = getattr(getattr(connections, "_connections", None), "_storage", None)
+    if type(storage) is not threading.local:
+        return None
+    return getattr(storage, using or DEFAULT_DB_ALIAS, None)
+
+
+def _connection(using: str | None) -> Any:
+    """This thread's connection ``using``, as ``transaction.get_connection()`` gives it."""
+    conn = _thread_connection(using)
+    return transaction.get_connection(using) if conn is None else conn
+
+
+def in_atomic_block(using: str | None) -> bool:
+    """Whether this thread's connection ``using`` is inside an atomic block."""
+    return bool(_connection(using).in_atomic_block)
+
+
 def emit(
     event: str,
     fields: Mapping[str, Any] | None = None,
@@ -259,11 +396,17 @@ def emit(
             level = "info"
         if on_commit is None:
             on_commit = level not in _AT_ONCE
-        if on_commit and transaction.get_connection(using).in_atomic_block:
-            # Copied now: the caller may change its dict before the commit.
-            deferred = partial(write_deferred, event, level, dict(data), _context.current())
-            transaction.on_commit(deferred, using=using)
-            return
+        if on_commit:
+            conn = _connection(using)
+            if conn.in_atomic_block:
+                batch = getattr(_batches, "batch", None)
+                if batch is None:
+                    batch = _batches.batch = _Batch()
+                # Copied now: the caller may change its dict before the commit.
+                item = (event, level, dict(data), _context.current())
+                # What transaction.on_commit() calls, on the connection in hand.
+                conn.on_commit(Deferred(batch, item))
+                return
         _write(event, level, data)
     except Exception as exc:
         internal_error("emit_failed", exc, event)
@@ -281,39 +424,58 @@ def write_deferred(
         _context.reset_replay(token)
 
 
-def _write(event: str, level: str, fields: Mapping[str, Any]) -> None:
+def write_batch(items: Sequence[tuple[str, str, Mapping[str, Any], Mapping[str, Any]]]) -> None:
+    """Write events deferred to a commit, ``(event, level, fields, captured
+    context)`` each, as one batch: rendered in turn, then sealed and written
+    by the sink with one ``write()``. Never raises (it runs inside Django's
+    commit, after the data is safe)."""
     try:
         if _logger is None:
             configure()
-        logger = _logger
-        if not _CLASHING.isdisjoint(fields):
-            logger, fields = _around_clashes(fields)
-        method = getattr(logger, level)
-        try:
-            method(event, **fields)
-        except TypeError:
-            # Only a key that is no string fails before any processor ran:
-            # the line keeps it as text. Any other TypeError is a failure.
-            if all(isinstance(key, str) for key in fields):
-                raise
-            method(event, **{str(key): value for key, value in fields.items()})
+        collector = _Collector()
+        logger = type(_logger)(collector, _processors, {})
+        for event, level, fields, captured in items:
+            token = _context.replay(captured)
+            try:
+                _write(event, level, fields, logger)
+            finally:
+                _context.reset_replay(token)
+        sink = _target._sink
+        if not collector.lines or sink is None:
+            return
+        if isinstance(sink, FileSink):
+            sink.write_many(collector.lines)
+        else:  # the background writer's thread makes its own batches
+            for line in collector.lines:
+                sink.write(line)
+    except Exception as exc:
+        internal_error("render_failed", exc, items[0][0] if items else "")
+
+
+def _write(
+    event: str,
+    level: str,
+    fields: Mapping[str, Any],
+    logger: Any = None,
+) -> None:
+    try:
+        if _logger is None:
+            configure()
+        if logger is None:
+            logger = _logger
+        if "event" in fields:
+            fields = _without_event(fields)
+        logger.write_event(level, event, fields)
     except Exception as exc:
         internal_error("render_failed", exc, event)
 
 
-def _around_clashes(fields: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
-    """The logger and keyword fields for ``fields`` holding a parameter name of
-    the bound logger's methods: an ``event`` key moved under ``extra``, as the
-    masker moves every other reserved key; ``self``/``method_name`` in the
-    context of a logger bound for this call (structlog's constructor), so
-    they keep their names on the line."""
-    rest = {key: value for key, value in fields.items() if key not in _CLASHING}
-    if "event" in fields:
-        rest[MOVED_TO] = moved(fields.get(MOVED_TO), {"event": fields["event"]})
-    bound = {key: fields[key] for key in _PARAMETERS if key in fields}
-    if not bound:
-        return _logger, rest
-    return type(_logger)(_target, _processors, bound), rest
+def _without_event(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``fields`` with an ``event`` key moved under ``extra``, as the masker
+    moves every other reserved key: the name is the one emit() was given."""
+    rest = {key: value for key, value in fields.items() if key != "event"}
+    rest[MOVED_TO] = moved(fields.get(MOVED_TO), {"event": fields["event"]})
+    return rest
 
 
 def internal_error(error: str, exc: BaseException, event: str) -> None:

@@ -53,12 +53,12 @@ class AddEnvelope:
     def __call__(
         self, logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
     ) -> dict[str, Any]:
-        ns = self._time_ns()
+        timestamp, event_id = clock.stamp(self._time_ns())
         out: dict[str, Any] = {
-            "timestamp": clock.format_ns(ns),
+            "timestamp": timestamp,
             "level": _METHOD_LEVEL.get(method_name, method_name),
             "event": event_dict.pop("event", DEFAULT_EVENT),
-            "event_id": clock.uuid7(ns),
+            "event_id": event_id,
             "schema_version": SCHEMA_VERSION,
         }
         return self.masker.merge(out, self._context(), event_dict)

@@ -224,8 +224,55 @@ class FileSink:
 
     def write(self, rendered: bytes) -> None:
         """Append one event, given as a rendered JSON object (``{...}``, no
-        newline), after adding ``stream``, ``seq`` and ``hash``. Never raises."""
-        self.write_many((rendered,))
+        newline), after adding ``stream``, ``seq`` and ``hash``. Never raises.
+
+        The usual line (file open and known current, nothing kept for retry,
+        no checkpoint due) is sealed and appended here under the shared flock;
+        anything else, and a rotation counter that moved or a recheck that is
+        due, goes the way of :meth:`write_many`."""
+        if _clock.last_pid() != self._pid:
+            self._after_fork_in_child()
+        generation = self._generation
+        with self._lock:
+            fd = self._fd
+            size = -1
+            if fd >= 0 and generation is not None and not self._backlog and not self._fresh:
+                size = self._seal_and_append(fd, generation, rendered)
+            if size < 0:
+                size = self._write_locked((rendered,))
+            report, self._pending_report = self._pending_report, None
+        if report is not None and self._on_failure is not None:
+            with contextlib.suppress(Exception):
+                self._on_failure(self, report)
+        if self.max_bytes and size > self.max_bytes:
+            self._rotate(size)
+
+    def _seal_and_append(self, fd: int, generation: Generation, rendered: bytes) -> int:
+        """The usual line of :meth:`write`: the file's size after it (0 when
+        not looked at), or -1 when the file must be checked first (nothing
+        sealed then). A failed write is kept for retry as in :meth:`_write_rendered`."""
+        self._done = 0
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            try:
+                if generation.read() != self._gen or time.monotonic() >= self._recheck_at:
+                    return -1
+                self._start = (self._seq, self._prev, self._head)
+                line = self._seal(rendered)
+                self._sealed = [line]
+                size = self._write_line(fd, line)
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        except OSError as exc:
+            self._keep_unwritten((rendered,))
+            self._failed(exc)
+            return 0
+        self.stats.written += 1
+        if self._fsyncs:
+            self._synced()
+        if self._failing:
+            self._recovered()
+        return size
 
     def write_many(self, batch: Sequence[bytes]) -> None:
         """Append several events as :meth:`write` does, in order, with one
@@ -238,12 +285,7 @@ class FileSink:
             # checked the process id.
             self._after_fork_in_child()
         with self._lock:
-            size = 0
-            if not self._backlog or self._drain():
-                size = self._write_rendered(batch)
-            else:
-                for rendered in batch:
-                    self._keep(rendered)
+            size = self._write_locked(batch)
             report, self._pending_report = self._pending_report, None
         if report is not None and self._on_failure is not None:
             # Outside the lock: the report may come back to this very sink.
@@ -251,6 +293,15 @@ class FileSink:
                 self._on_failure(self, report)
         if self.max_bytes and size > self.max_bytes:
             self._rotate(size)
+
+    def _write_locked(self, batch: Sequence[bytes]) -> int:
+        """Under the lock: the backlog first, then ``batch`` (or ``batch``
+        kept when the backlog could not be written). The file's size, or 0."""
+        if not self._backlog or self._drain():
+            return self._write_rendered(batch)
+        for rendered in batch:
+            self._keep(rendered)
+        return 0
 
     def _write_rendered(self, batch: Sequence[bytes]) -> int:
         """Seal and write ``batch`` (rendered, unsealed) with one ``write()``;

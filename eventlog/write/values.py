@@ -91,8 +91,9 @@ class Masker:
         self._pattern = re.compile("|".join(parts), re.IGNORECASE) if parts else None
         self._words = frozenset(w.lower() for w in words)
         self._seen: dict[str, bool] = {}
-        # The string keys known not to be secret, as a set: whether every key
-        # of a dict is innocent is then one C-level issuperset() call.
+        # The string keys known not to be secret and not reserved, as a set:
+        # whether every key of a dict may pass as it is is then one C-level
+        # set comparison.
         self._innocent: set[str] = set()
 
     def is_secret(self, key: object) -> bool:
@@ -106,7 +107,7 @@ class Masker:
             )
             if len(self._seen) < 10_000:  # keys repeat; the cache stays small
                 self._seen[key] = hit
-                if not hit:
+                if not hit and key not in RESERVED:
                     self._innocent.add(key)
         return hit
 
@@ -178,11 +179,7 @@ class Masker:
         for source in sources:
             keys = source.keys()
             # _plain() inline: this runs for every source of every line.
-            if (
-                keys <= innocent
-                and keys.isdisjoint(RESERVED)
-                and _LEAVES.issuperset(map(type, source.values()))
-            ):
+            if keys <= innocent and _LEAVES.issuperset(map(type, source.values())):
                 out.update(source)  # the usual case, copied by a C loop
                 continue
             for key, value in source.items():
