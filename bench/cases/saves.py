@@ -7,7 +7,8 @@ its line at once, inside the measured time, to a real file. eventlog runs
 twice: with the default writer (the line is written in the saving thread)
 and with ``EVENTLOG_WRITER = "background"``, where the round's time includes
 flushing the queue at its end (spread over its operations).
-Target: eventlog's overhead at most 1/15 of the better peer's, per operation.
+Targets: eventlog's overhead at most 0.12 of the better peer's for create
+and update, 0.22 for delete.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from bench.harness import Round, interleave, measurement, median, paired, setup_
 
 OPS = ("create", "update", "delete")
 BACKGROUND = "eventlog_background"
-TARGET = 1 / 15
+# Issue 18's targets: create and update; delete pays the transaction Django
+# opens once a model has delete receivers, which bounds it from below.
+TARGETS = {"create": 0.12, "update": 0.12, "delete": 0.22}
 NOTE = (
     "eventlog's overhead is one line written in the saving thread (the "
     "pipeline and sink of comparison 3: envelope, context, one merge-and-mask "
@@ -112,7 +115,7 @@ def measure(quick: bool, prefix: str, title: str) -> dict[str, Any]:
                     values=values,
                     ratio=ratio,
                     ratio_of="eventlog overhead / better peer overhead",
-                    target=TARGET,
+                    target=TARGETS[op],
                     op="<=",
                     note=NOTE,
                     shown=(f"{mine} overhead µs", *(f"{p} overhead µs" for p in peers)),

@@ -32,7 +32,15 @@ from django.utils.duration import duration_iso_string
 from django.utils.functional import Promise
 
 from eventlog.conf.table import MASK_WORDS
-from eventlog.core.keys import ENVELOPE, MASK, MASKED_CHANGE, MOVED_TO, RESERVED, TRUNCATED
+from eventlog.core.keys import (
+    ENVELOPE,
+    MASK,
+    MASKED_CHANGE,
+    MODEL_KEYS,
+    MOVED_TO,
+    RESERVED,
+    TRUNCATED,
+)
 from eventlog.write.context import CONTEXT_KEYS
 
 __all__ = ["Masker", "json_default", "moved", "render", "safe_str"]
@@ -293,26 +301,14 @@ _MARK_ROOM: Final = len(TRUNCATED.format(10**9).encode())
 _MIN_KEEP: Final = 32
 # The catalogue's keys of an event (what the JSON Schema requires and
 # history reads): cut inside if need be, never dropped whole.
-_CATALOGUE: Final = frozenset(
-    {
-        "model",
-        "object_id",
-        "object_repr",
-        "changes",
-        "snapshot",
-        "field",
-        "related_model",
-        "related_ids",
-        "object_ids",
-        "count",
-        "source",
-        "target",
-        "transition",
-        "sender",
-        "error",
-        "detail",
-    }
-)
+_CATALOGUE: Final = MODEL_KEYS | {
+    "source",
+    "target",
+    "transition",
+    "sender",
+    "error",
+    "detail",
+}
 # Keys of the line the truncation never drops.
 _KEPT: Final = (
     ENVELOPE | CONTEXT_KEYS | _CATALOGUE | {"truncated", "truncated_keys", "truncated_entries"}
