@@ -173,3 +173,32 @@ def _context(**values: str):
     import eventlog
 
     return eventlog.context(**values)
+
+
+def test_recreate_a_deleted_row_and_verify_the_log(browser: Browser, root, eventlog_dir):
+    """The changelist's "Deleted employees", recreate a row from it; the
+    files panel runs verify on its button and shows the result."""
+    gone = _employee("Mary")
+    pk = gone.pk
+    gone.delete()
+    browser.login("root", PASSWORD)
+    browser.get("/admin/speedy/employees/")
+    browser.follow(browser.find("#eventlog-deleted-link"))
+    rows = _rows(browser)
+    assert len(rows) == 1
+    assert "Mary" in rows[0]
+    browser.screenshot("deleted")
+    browser.follow(browser.find("tr.eventlog-event a.eventlog-restore"))
+    assert "first_name: Mary" in browser.find("#eventlog-plan").text
+    browser.follow(browser.find("#eventlog-restore-form input[type=submit]"))
+    assert Employees.objects.get(pk=pk).first_name == "Mary"
+
+    browser.get("/admin/eventlog/event/")
+    browser.follow(browser.find('.object-tools a[href$="/files/"]'))
+    assert "events.jsonl" in browser.text("#eventlog-files")
+    assert browser.find_all("#eventlog-verify-never")
+    browser.follow(browser.find("#eventlog-verify-run"))
+    result = browser.text("#eventlog-verify-result")
+    assert "root" in result
+    assert "): OK" in result
+    browser.screenshot("files")
