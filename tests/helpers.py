@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import re
 from pathlib import Path
@@ -88,8 +89,6 @@ def assert_chains(lines: list[bytes], key: bytes | None = None) -> None:
 def all_lines(directory: Path, name: str = "events.jsonl", *, valid: bool = True) -> list[bytes]:
     """Every line of the rotated (gzip or plain) files, oldest first, then the
     live file; schema-checked like :func:`raw_lines`."""
-    import gzip
-
     from eventlog.core.files import rotated_files
 
     out: list[bytes] = []
@@ -124,6 +123,19 @@ def paced_writer(every: int, pause: float) -> str:
         "    event_signal.send(",
         f"    n % {every} or __import__('time').sleep({pause})\n    event_signal.send(",
     )
+
+
+def write_log(path: Path, *lines: bytes) -> Path:
+    """Write ``lines`` to ``path`` (its folder made), gzip-compressed when the
+    name ends in ``.gz``, as a rotated file would be."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = b"".join(lines)
+    if path.name.endswith(".gz"):
+        with gzip.open(path, "wb") as f:
+            f.write(data)
+    else:
+        path.write_bytes(data)
+    return path
 
 
 def make_line(ts: str, event: str = "model.updated", **fields: Any) -> bytes:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 
 import orjson
@@ -14,6 +13,7 @@ from eventlog.read import pages
 from eventlog.read.filters import Filter
 from eventlog.read.scan import _BLOCK
 from tests.helpers import make_line
+from tests.helpers import write_log as write
 
 R1 = "events.jsonl.2026-11-23T09-00-00.000000Z.gz"
 R2 = "events.jsonl.2026-11-23T10-00-00.000000Z"
@@ -26,17 +26,6 @@ def ts(n: int) -> str:
 
 def line(n: int, **fields) -> bytes:
     return make_line(ts(n), seq=n, object_id=str(n), **fields)
-
-
-def write(path: Path, *lines: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = b"".join(lines)
-    if path.name.endswith(".gz"):
-        with gzip.open(path, "wb") as f:
-            f.write(data)
-    else:
-        path.write_bytes(data)
-    return path
 
 
 def spread(directory: Path) -> list[bytes]:

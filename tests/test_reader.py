@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from eventlog.reader import (
     parse_time,
 )
 from tests.helpers import make_line
+from tests.helpers import write_log as write
 
 R1 = "events.jsonl.2026-11-23T09-00-00.000000Z.gz"
 R2 = "events.jsonl.2026-11-23T10-00-00.000000Z.gz"
@@ -31,18 +31,6 @@ R3 = "events.jsonl.2026-11-23T11-00-00.000000Z"
 def ts(minute: int, hour: int = 10) -> str:
     """A canonical timestamp on 2026-11-23."""
     return f"2026-11-23T{hour:02d}:{minute:02d}:00.000000Z"
-
-
-def write(path: Path, *lines: bytes) -> Path:
-    """Write ``lines`` to ``path``, gzip-compressed when the name ends in ``.gz``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = b"".join(lines)
-    if path.name.endswith(".gz"):
-        with gzip.open(path, "wb") as f:
-            f.write(data)
-    else:
-        path.write_bytes(data)
-    return path
 
 
 def spread(directory: Path) -> list[bytes]:
