@@ -82,7 +82,11 @@ class Browser:
 
         old = self.driver.find_element(By.TAG_NAME, "html")
         element.click()
-        WebDriverWait(self.driver, WAIT).until(ec.staleness_of(old))
+        wait = WebDriverWait(self.driver, WAIT)
+        wait.until(ec.staleness_of(old))
+        # And loaded: an element found in a page still being parsed can be
+        # gone from the document by the time it is clicked.
+        wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
 
     def text(self, css: str = "body") -> str:
         return str(self.find(css).text)

@@ -353,8 +353,11 @@ def test_w050_names_an_admin_with_its_own_history_view():
 
 
 def test_w050_is_registered():
-    ids = {m.id for m in checks.run_checks()}
-    assert "eventlog.W050" not in ids
+    """The check runs with the others, and says nothing of the demo's admins
+    (sites other tests made may still be alive, with admins it warns about)."""
+    assert _attach.check_admin_history in checks.registry.registry.get_checks()
+    found = [m for m in checks.run_checks() if m.id == "eventlog.W050"]
+    assert not any("speedy" in m.msg for m in found)
 
 
 def test_missing_log_directory_is_a_message_not_a_500(client, boss, settings, tmp_path):
