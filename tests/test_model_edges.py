@@ -144,6 +144,24 @@ def test_a_deferred_field_assigned_without_loading_has_its_old_value(eventlog_di
     assert ev(eventlog_dir, "model.updated")[-1]["changes"] == {"legs": {"old": 4, "new": 3}}
 
 
+def test_partial_and_reordered_rows_keep_their_own_old_values(eventlog_dir):
+    """A row loaded with some fields (only()) or with its columns in another
+    order (raw()) gives each changed field its own old value."""
+    Animal.objects.create(name="a", legs=4, weight=2.5)
+    animal = Animal.objects.only("weight", "legs").get()
+    animal.legs, animal.weight = 3, 1.5
+    animal.save()
+    assert ev(eventlog_dir, "model.updated")[-1]["changes"] == {
+        "legs": {"old": 4, "new": 3},
+        "weight": {"old": 2.5, "new": 1.5},
+    }
+    columns = ", ".join(reversed([f.column for f in Animal._meta.concrete_fields]))
+    raw = next(iter(Animal.objects.raw(f"SELECT {columns} FROM zoo_animal")))
+    raw.name = "b"
+    raw.save()
+    assert ev(eventlog_dir, "model.updated")[-1]["changes"] == {"name": {"old": "a", "new": "b"}}
+
+
 @pytest.mark.skipif(django.VERSION < (6, 1), reason="fetch modes are new in Django 6.1")
 def test_fields_fetched_for_peers_are_not_spurious_changes(eventlog_dir):
     """Django 6.1 FETCH_PEERS loads a deferred field on every peer without

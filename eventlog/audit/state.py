@@ -34,12 +34,13 @@ __all__ = [
 
 BASELINE: Final = "_eventlog_baseline"
 """Instance attribute: the row as last loaded or saved, ``{attname: value}``
-(or, straight from ``from_db``, the row's values, their attnames under
-:data:`BASELINE_NAMES`)."""
+(or, straight from ``from_db``, the row's values: of every concrete field
+in the model's order, or of those named by :data:`BASELINE_NAMES`)."""
 BASELINE_NAMES: Final = "_eventlog_baseline_names"
 INSERTING: Final = "_eventlog_inserting"
 """Instance attribute set while a save with ``force_insert`` runs."""
 _wrapped: set[type[Model]] = set()
+_set: Final = object.__setattr__
 
 
 def wrap(model: type[Model]) -> None:
@@ -63,15 +64,20 @@ def wrap(model: type[Model]) -> None:
 
     def keep(cls: type[Model], instance: Model, field_names: Any, values: Any) -> None:
         reg = BY_MODEL.get(cls) or BY_MODEL.get(cls._meta.concrete_model)  # type: ignore[arg-type]
-        state = instance.__dict__
+        # object.__setattr__, never instance.__dict__: reading __dict__ makes
+        # CPython build a dict object for an instance that had none, one more
+        # object per row for the garbage collector to track and walk (it
+        # doubled the time of a large load). Nor the model's own __setattr__.
         if reg is not None and reg.mutable:
-            state[BASELINE] = _copy_mutable(reg, dict(zip(field_names, values, strict=False)))
+            row = dict(zip(field_names, values, strict=False))
+            _set(instance, BASELINE, _copy_mutable(reg, row))
         else:
-            # Two references, no new object: a (names, values) pair per row
-            # would be one more container for the garbage collector to track
-            # and walk while a large queryset loads (+30% on 10,000 rows).
-            state[BASELINE] = values
-            state[BASELINE_NAMES] = field_names
+            # A reference, no new object. A row of every concrete field is in
+            # their order (Django's from_db relies on it too): its names are
+            # the model's, so only a partial row (only(), defer()) keeps them.
+            _set(instance, BASELINE, values)
+            if len(values) != len(cls._meta.concrete_fields):
+                _set(instance, BASELINE_NAMES, field_names)
 
     # Two shapes, so that loading a row under Django < 6.1 builds no kwargs dict.
     if passes_kwargs:
@@ -135,7 +141,10 @@ def baseline(instance: Model) -> dict[str, Any] | None:
     base = state.get(BASELINE)
     if base is None or isinstance(base, dict):
         return base
-    row = dict(zip(state.pop(BASELINE_NAMES, ()), base, strict=False))
+    names = state.pop(BASELINE_NAMES, None)
+    if names is None:
+        names = [f.attname for f in instance._meta.concrete_fields]
+    row = dict(zip(names, base, strict=False))
     state[BASELINE] = row
     return row
 
