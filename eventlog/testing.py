@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from functools import partial
 from typing import Any
 
 from django.db import connections
@@ -15,9 +14,7 @@ __all__ = ["capture_events"]
 
 
 def _ours(func: Any) -> bool:
-    return isinstance(func, _pipeline.Deferred) or (
-        isinstance(func, partial) and func.func is _pipeline.write_deferred
-    )
+    return isinstance(func, _pipeline.Deferred)
 
 
 def _only_test_transactions(connection: Any) -> bool:

@@ -303,7 +303,7 @@ class CaptureInTestCase(TestCase):
         ):
             for n in range(3):
                 event_signal.send(sender="t", t=0, n=n)
-        assert len(cbs) == 3
+        assert len(cbs) == 1  # the events of one savepoint share a callback
         assert [e["n"] for e in events] == [0, 1, 2]
 
     def test_a_rolled_back_savepoint_is_not_captured(self) -> None:
@@ -374,4 +374,40 @@ def test_a_failing_batch_never_breaks_the_commit(eventlog_dir, monkeypatch):
     assert "ZeroDivisionError" in lines[1]["detail"]
     assert "LookupError" in lines[2]["detail"]
     assert lines[3]["t"] == 2
+    assert_chains(raw_lines(eventlog_dir))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sibling_savepoints_and_other_callbacks_keep_each_event_where_it_belongs(
+    eventlog_dir, monkeypatch
+):
+    """Events sent in a released savepoint, in a sibling savepoint at the
+    same depth that rolls back, around a project's own callback and after
+    the savepoints, are written (or not) as Django runs (or drops) the
+    callbacks of where each was sent: one write(), in send order."""
+    event_signal.send(sender="warm")
+    sizes = _writes_to("events.jsonl", monkeypatch)
+    ran: list[str] = []
+    with transaction.atomic():
+        event_signal.send(sender="t", t=0, n=0)
+        with transaction.atomic():
+            event_signal.send(sender="t", t=0, n=1)
+            event_signal.send(sender="t", t=0, n=2)
+        with pytest.raises(RuntimeError), transaction.atomic():
+            event_signal.send(sender="gone", t=0, n=97)
+            raise RuntimeError
+        event_signal.send(sender="t", t=0, n=3)
+        transaction.on_commit(lambda: ran.append(f"{len(raw_lines(eventlog_dir))} lines"))
+        with transaction.atomic():
+            event_signal.send(sender="t", t=0, n=4)
+            with pytest.raises(RuntimeError), transaction.atomic():
+                event_signal.send(sender="gone", t=0, n=98)
+                raise RuntimeError
+            event_signal.send(sender="t", t=0, n=5)
+        event_signal.send(sender="t", t=0, n=6)
+    assert ran == ["1 lines"]  # the project's callback ran in its place, before the write
+    assert len(sizes) == 1
+    lines = _ours(raw_lines(eventlog_dir))
+    assert [x["sender"] for x in lines] == ["warm"] + ["t"] * 7
+    _assert_contiguous(lines, "t", 7)
     assert_chains(raw_lines(eventlog_dir))

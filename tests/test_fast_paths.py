@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
 
 import pytest
 from django.db import connections, transaction
@@ -116,3 +117,61 @@ def test_a_reserved_key_seen_nested_is_still_moved_at_the_top(eventlog_dir):
         assert line["extra"] == {"seq": seq, "hash": digest, "stream": stream}
         assert line["seq"] != seq
     assert_chains(raw_lines(eventlog_dir))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_commit_callback_lists_are_what_deferred_events_join():
+    """Deferred events join the connection's last ``on_commit`` entry when it
+    is one of eventlog's at the same savepoint. This reads Django's private
+    ``run_on_commit`` (entries ``(savepoint ids, callback, robust)``) and
+    ``savepoint_ids`` (the open savepoints, innermost last), and relies on
+    Django swapping the callback list out before it runs the callbacks (a
+    callback opening a new transaction starts an empty list). This test fails
+    when Django changes any of that."""
+    conn = transaction.get_connection()
+    ran: list[str] = []
+    with transaction.atomic():
+        assert conn.savepoint_ids == []
+        conn.on_commit(lambda: ran.append("outer"))
+        entry = conn.run_on_commit[-1]
+        assert type(entry) is tuple
+        assert len(entry) == 3
+        assert entry[0] == set()
+        with transaction.atomic():
+            assert type(conn.savepoint_ids) is list
+            assert len(conn.savepoint_ids) == 1
+            sid = conn.savepoint_ids[-1]
+            conn.on_commit(lambda: ran.append("inner"))
+            assert conn.run_on_commit[-1][0] == {sid}
+
+            def opens_another() -> None:
+                with transaction.atomic():
+                    assert conn.run_on_commit == []  # not the list being run
+                    conn.on_commit(lambda: ran.append("later"))
+                ran.append("opened")
+
+            conn.on_commit(opens_another)
+        with transaction.atomic():
+            assert conn.savepoint_ids[-1] != sid  # ids are not reused
+    assert ran == ["outer", "inner", "later", "opened"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_the_private_lists_each_event_registers_its_own_callback(monkeypatch):
+    """Where a connection does not keep its callbacks as Django does today,
+    every deferred event still rides on a callback of its own."""
+    registered: list[Any] = []
+
+    class Foreign:
+        in_atomic_block = True
+
+        def on_commit(self, func: object) -> None:
+            registered.append(func)
+
+    conn = Foreign()
+    for n in range(3):
+        _pipeline._defer(conn, ("app.event", "info", {"n": n}, {}))
+    assert len(registered) == 3
+    assert [d.items[0][2]["n"] for d in registered] == [0, 1, 2]
+    for d in registered:
+        d.settled = True  # nothing to write at collection

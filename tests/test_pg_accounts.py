@@ -45,11 +45,11 @@ from eventlog.write import pipeline
 
 # A writer descheduled between its commit and its line: the window in which
 # another change could commit and write first.
-_write = pipeline.write_deferred
+_write = pipeline.write_batch
 def _slow_write(*args, **kwargs):
     time.sleep(0.02)
     _write(*args, **kwargs)
-pipeline.write_deferred = _slow_write
+pipeline.write_batch = _slow_write
 start, pk, steps = float(sys.argv[1]), int(sys.argv[2]), sys.argv[3].split(",")
 for n, step in enumerate(steps):
     while time.time() < start + n * 0.5:

@@ -21,11 +21,14 @@ imported here, once), :class:`~eventlog.write.processors.Capture` (for
 :class:`~eventlog.write.processors.Render` (orjson, capped). The sink then
 adds ``stream``, ``seq`` and ``hash`` and appends the line.
 
-Events deferred to a transaction's commit are written together: each is its
-own ``on_commit`` callback (:class:`Deferred`, so Django drops those of a
-rolled-back savepoint or transaction as it drops any other), and the last of
-a thread's callbacks still to run renders the lot and hands it to the sink
-as one batch: one ``write()``, the lines adjacent and in send order.
+Events deferred to a transaction's commit are written together. They ride
+on ``on_commit`` callbacks (:class:`Deferred`, so Django drops those of a
+rolled-back savepoint or transaction as it drops any other): an event joins
+the callback registered last when that one is still the connection's last
+and was registered at the same savepoint, else it registers a new one (see
+:func:`_defer`). The last of a thread's callbacks still to run renders the
+lot and hands it to the sink as one batch: one ``write()``, the lines
+adjacent and in send order.
 """
 
 from __future__ import annotations
@@ -64,7 +67,6 @@ __all__ = [
     "internal_error",
     "line_cap",
     "masker",
-    "write_deferred",
 ]
 
 LEVELS: Final = frozenset(conf.LEVELS)
@@ -127,6 +129,10 @@ class _Collector:
     debug = info = warning = warn = error = critical = fatal = exception = log = msg
 
 
+Item = tuple[str, str, Mapping[str, Any], Mapping[str, Any]]
+"""A deferred event: ``(event, level, fields, context captured at the send)``."""
+
+
 class _Batch:
     """A thread's deferred events: ``pending[i]`` is true while the callback
     of the ``i``-th may still run; ``ready`` holds those whose callback ran.
@@ -143,7 +149,7 @@ class _Batch:
 
     def __init__(self) -> None:
         self.pending: list[bool] = []
-        self.ready: list[tuple[str, str, Mapping[str, Any], Mapping[str, Any]]] = []
+        self.ready: list[Item] = []
         self.last = -1
 
     def settle(self, index: int) -> bool:
@@ -159,15 +165,15 @@ _batches = threading.local()
 
 
 class Deferred:
-    """The ``on_commit`` callback of one deferred event (see :class:`_Batch`).
-    Runs once: a test helper running it again writes nothing twice."""
+    """The ``on_commit`` callback of deferred events sent at one savepoint
+    (see :class:`_Batch`). Runs once: a test helper running it again writes
+    nothing twice."""
 
-    __slots__ = ("batch", "index", "item", "settled")
+    __slots__ = ("batch", "index", "items", "settled", "stack")
 
-    def __init__(
-        self, batch: _Batch, item: tuple[str, str, Mapping[str, Any], Mapping[str, Any]]
-    ) -> None:
-        self.batch, self.item, self.settled = batch, item, False
+    def __init__(self, batch: _Batch, item: Item, stack: tuple[Any, ...] = ()) -> None:
+        self.batch, self.items, self.settled = batch, [item], False
+        self.stack = stack  # the connection's savepoint ids at registration
         self.index = len(batch.pending)
         batch.pending.append(True)
 
@@ -176,7 +182,7 @@ class Deferred:
             return
         self.settled = True
         batch = self.batch
-        batch.ready.append(self.item)
+        batch.ready.extend(self.items)
         batch.last = self.index
         if batch.settle(self.index):
             _write_ready(batch)
@@ -187,6 +193,42 @@ class Deferred:
             with contextlib.suppress(Exception):
                 if self.batch.settle(self.index):
                     _write_ready(self.batch)
+
+
+def _defer(conn: Any, item: Item) -> None:
+    """Hold ``item`` until the transaction of ``conn`` commits.
+
+    One callback per event would cost Django's bookkeeping (a set of the
+    savepoint ids, a list entry, a call at the commit) for every event. An
+    event sent at the same savepoint as the last callback registered, while
+    that is still the connection's last, joins it instead: Django drops or
+    runs the callbacks registered at one savepoint together, and swaps its
+    callback list out at each commit and rollback, so the last entry is
+    always one of the open transaction. This reads ``run_on_commit`` and
+    ``savepoint_ids``, which Django does not document; where they are not
+    the known lists each event registers its own callback
+    (``tests/test_fast_paths.py`` fails when Django changes them).
+    """
+    hooks = getattr(conn, "run_on_commit", None)
+    ids = getattr(conn, "savepoint_ids", None)
+    if type(hooks) is list and type(ids) is list:
+        if hooks:
+            last = hooks[-1]
+            func = last[1] if type(last) is tuple and len(last) == 3 else None
+            if type(func) is Deferred and not func.settled:
+                stack = func.stack
+                # Savepoint ids are unique in a transaction: the same depth
+                # and the same innermost id is the same savepoint.
+                if len(stack) == len(ids) and (not ids or stack[-1] == ids[-1]):
+                    func.items.append(item)
+                    return
+        stack = tuple(ids)
+    else:
+        stack = ()
+    batch = getattr(_batches, "batch", None)
+    if batch is None:
+        batch = _batches.batch = _Batch()
+    conn.on_commit(Deferred(batch, item, stack))
 
 
 def _write_ready(batch: _Batch) -> None:
@@ -399,32 +441,15 @@ def emit(
         if on_commit:
             conn = _connection(using)
             if conn.in_atomic_block:
-                batch = getattr(_batches, "batch", None)
-                if batch is None:
-                    batch = _batches.batch = _Batch()
                 # Copied now: the caller may change its dict before the commit.
-                item = (event, level, dict(data), _context.current())
-                # What transaction.on_commit() calls, on the connection in hand.
-                conn.on_commit(Deferred(batch, item))
+                _defer(conn, (event, level, dict(data), _context.current()))
                 return
         _write(event, level, data)
     except Exception as exc:
         internal_error("emit_failed", exc, event)
 
 
-def write_deferred(
-    event: str, level: str, fields: Mapping[str, Any], captured: Mapping[str, Any]
-) -> None:
-    """Write an event deferred to a commit, with the context ``captured`` when
-    it was sent (:func:`eventlog.write.context.replay`)."""
-    token = _context.replay(captured)
-    try:
-        _write(event, level, fields)
-    finally:
-        _context.reset_replay(token)
-
-
-def write_batch(items: Sequence[tuple[str, str, Mapping[str, Any], Mapping[str, Any]]]) -> None:
+def write_batch(items: Sequence[Item]) -> None:
     """Write events deferred to a commit, ``(event, level, fields, captured
     context)`` each, as one batch: rendered in turn, then sealed and written
     by the sink with one ``write()``. Never raises (it runs inside Django's
