@@ -74,8 +74,15 @@ def collecting_deletes() -> ContextVar[list[Deletion] | None]:
     return _deleting
 
 
+# Values already in their plain form: the usual field value skips the
+# isinstance checks below (this runs for every field of every save, twice).
+_SIMPLE: Final = frozenset({str, int, float, bool, type(None), date, datetime, Decimal})
+
+
 def _plain(value: Any) -> Any:
     """The comparable, JSON-ready form of a field's raw value."""
+    if type(value) in _SIMPLE:
+        return value
     if isinstance(value, FieldFile):
         return value.name or ""  # what Django stores for "no file"
     if isinstance(value, memoryview):
@@ -137,24 +144,35 @@ def current_values(reg: Registration, instance: Model) -> dict[str, Any]:
     """``{attname: value}`` of the tracked fields loaded on ``instance``
     (deferred fields are left out: reading them would cost a query)."""
     data = instance.__dict__
-    return {f.attname: _plain(data[f.attname]) for f in reg.fields if f.attname in data}
+    out: dict[str, Any] = {}
+    for f in reg.fields:
+        name = f.attname
+        if name in data:
+            value = data[name]
+            out[name] = value if type(value) in _SIMPLE else _plain(value)
+    return out
 
 
 def snapshot(reg: Registration, values: dict[str, Any]) -> dict[str, Any]:
-    """``{field name: stored value}`` with masked fields as ``"***"``."""
+    """``{field name: stored value}`` with masked fields as ``"***"``
+    (``values`` as :func:`current_values` gives them)."""
     out: dict[str, Any] = {}
+    masked, mutable = reg.masked, reg.mutable
     for f in reg.fields:
-        if f.attname in values:
-            out[f.name] = (
-                MASK if f.name in reg.masked else _frozen(reg, f, stored(f, values[f.attname]))
-            )
+        name = f.attname
+        if name in values:
+            if f.name in masked:
+                out[f.name] = MASK
+                continue
+            value = stored(f, values[name])
+            out[f.name] = copy.deepcopy(value) if name in mutable else value
     return out
 
 
 def _frozen(reg: Registration, f: Field[Any, Any], value: Any) -> Any:
-    """The value as it is now: JSON-like values are copied, because the line
-    is rendered at the commit and the caller may mutate them before that."""
-    value = _plain(value)
+    """The plain value as it is now: JSON-like values are copied, because
+    the line is rendered at the commit and the caller may mutate them before
+    that."""
     return copy.deepcopy(value) if f.attname in reg.mutable else value
 
 
