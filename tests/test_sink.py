@@ -161,7 +161,7 @@ TORN = """
 import resource, sys
 from pathlib import Path
 from eventlog.write.sink import FileSink
-sink = FileSink(Path(sys.argv[1]))
+sink = FileSink(Path(sys.argv[1]), max_bytes=int(sys.argv[2]))
 sink.write(b'{"n":1}')
 size = Path(sys.argv[1]).stat().st_size
 resource.setrlimit(resource.RLIMIT_FSIZE, (size + 100, resource.RLIM_INFINITY))
@@ -172,14 +172,16 @@ sink.write(b'{"n":3}')
 
 
 @pytest.mark.slow
-def test_a_short_write_on_a_full_disk_never_glues_lines_together(tmp_path):
+@pytest.mark.parametrize("max_bytes", [0, 10_000_000], ids=["general path", "per-line path"])
+def test_a_short_write_on_a_full_disk_never_glues_lines_together(tmp_path, max_bytes):
     """RLIMIT_FSIZE cuts a line mid-write: the fragment stays a line of its own
-    and the retried line and the next one are whole and in order."""
+    and the retried line and the next one are whole and in order (also on
+    the per-line path size rotation takes)."""
     import signal
 
     path = tmp_path / "events.jsonl"
     result = subprocess.run(
-        [sys.executable, "-c", TORN, str(path)],
+        [sys.executable, "-c", TORN, str(path), str(max_bytes)],
         cwd=ROOT,
         capture_output=True,
         text=True,

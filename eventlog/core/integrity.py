@@ -13,7 +13,7 @@ import hashlib
 import hmac
 from typing import Final
 
-__all__ = ["HASH_SUFFIX_LEN", "chain", "seal", "split"]
+__all__ = ["HASH_SUFFIX_LEN", "chain", "seal", "seal_next", "split"]
 
 _PREFIX: Final = b',"hash":"'
 # ',"hash":"' + 64 hex + '"}'
@@ -30,6 +30,18 @@ def chain(previous: bytes, body: bytes, key: bytes | None = None) -> bytes:
 def seal(body: bytes, digest: bytes) -> bytes:
     """The complete line: ``body`` with ``hash`` as its last key, and ``\\n``."""
     return body[:-1] + _PREFIX + digest + b'"}\n'
+
+
+def seal_next(previous: bytes, head: bytes, key: bytes | None = None) -> tuple[bytes, bytes]:
+    """``(digest, line)`` for the line whose body is ``head + b"}"`` after
+    ``previous``: :func:`chain` and :func:`seal` in one call, without the
+    slice of the body they would make (the sink's per-line path)."""
+    body = head + b"}"
+    if key is None:
+        digest = hashlib.sha256(previous + body).hexdigest().encode()
+    else:
+        digest = hmac.new(key, previous + body, hashlib.sha256).hexdigest().encode()
+    return digest, head + _PREFIX + digest + b'"}\n'
 
 
 def split(line: bytes) -> tuple[bytes, bytes] | None:

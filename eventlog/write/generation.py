@@ -51,11 +51,21 @@ class Generation:
 
     def read(self) -> int | None:
         """The counter now (0 for a new file), or ``None`` when it cannot be read."""
+        raw = self.read_raw()
+        if raw is None:
+            return None
+        return int.from_bytes(raw[1]) if len(raw[1]) == _SIZE else 0
+
+    def read_raw(self) -> tuple[int, bytes] | None:
+        """``(descriptor, the counter's bytes as read)``, or ``None`` when it
+        cannot be read: a later ``os.pread(descriptor, 8, 0)`` returning the
+        same bytes means the counter has not moved (the sink's per-line
+        check, without a method call and a conversion)."""
         try:
-            data = os.pread(self._descriptor(), _SIZE, 0)
+            fd = self._descriptor()
+            return fd, os.pread(fd, _SIZE, 0)
         except OSError:
             return None
-        return int.from_bytes(data) if len(data) == _SIZE else 0
 
     def bump(self) -> bool:
         """Add one, serialized across processes; ``False`` when it could not

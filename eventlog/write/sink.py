@@ -172,7 +172,9 @@ class FileSink:
         self._generation = (
             Generation(path, FILE_MODE) if max_bytes and not rotate_interval_s else None
         )
-        self._gen: int | None = None  # counter value the open descriptor is known current at
+        # (descriptor, bytes) of the counter as read when the open descriptor
+        # was known current: the same bytes read again mean it still is.
+        self._gen: tuple[int, bytes] | None = None
         # The size is looked at (lseek) after every 1/64 of max_bytes this
         # process wrote: a file ends at most that much per writing process
         # past the limit, for a system call per line less.
@@ -227,17 +229,56 @@ class FileSink:
         newline), after adding ``stream``, ``seq`` and ``hash``. Never raises.
 
         The usual line (file open and known current, nothing kept for retry,
-        no checkpoint due) is sealed and appended here under the shared flock;
-        anything else, and a rotation counter that moved or a recheck that is
-        due, goes the way of :meth:`write_many`."""
+        no checkpoint due) is sealed and appended here, in one method: this
+        runs for every line, and each call it avoids is a measurable part of
+        the line. Anything else, and a rotation counter that moved or a
+        recheck that is due, goes the way of :meth:`write_many`."""
         if _clock.last_pid() != self._pid:
             self._after_fork_in_child()
-        generation = self._generation
         with self._lock:
-            fd = self._fd
             size = -1
-            if fd >= 0 and generation is not None and not self._backlog and not self._fresh:
-                size = self._seal_and_append(fd, generation, rendered)
+            fd, gen = self._fd, self._gen
+            if fd >= 0 and gen is not None and not (self._backlog or self._fresh or self._torn):
+                line = b""
+                self._done = 0
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_SH)
+                    try:
+                        # The counter unchanged since the open, and no recheck due.
+                        if os.pread(gen[0], 8, 0) == gen[1] and time.monotonic() < self._recheck_at:
+                            seq = self._seq + 1
+                            digest, line = _integrity.seal_next(
+                                self._prev,
+                                rendered[:-1] + self._stream_part + str(seq).encode(),
+                                self._key,
+                            )
+                            written = os.write(fd, line)
+                            if written != len(line):
+                                self._write_rest(fd, line, written)
+                            self._seq = self._head = seq
+                            self._prev = digest
+                            size = 0  # written: from here on, never kept for retry
+                            self._unsized += len(line)
+                            if self._unsized >= self._size_every:
+                                self._unsized = 0
+                                # On O_APPEND the offset is the end of this
+                                # line: the size, without a stat.
+                                size = os.lseek(fd, 0, os.SEEK_CUR)
+                    finally:
+                        fcntl.flock(fd, fcntl.LOCK_UN)
+                except OSError as exc:
+                    if line and size < 0:  # sealed, not written whole: kept for retry
+                        self._keep(rendered)
+                        self._failed(exc)
+                        line, size = b"", 0
+                    # Else nothing was sealed (the lock or the counter failed):
+                    # the general path below checks the file and decides.
+                if line and size >= 0:
+                    self.stats.written += 1
+                    if self._fsyncs:
+                        self._synced()
+                    if self._failing:
+                        self._recovered()
             if size < 0:
                 size = self._write_locked((rendered,))
             report, self._pending_report = self._pending_report, None
@@ -247,32 +288,11 @@ class FileSink:
         if self.max_bytes and size > self.max_bytes:
             self._rotate(size)
 
-    def _seal_and_append(self, fd: int, generation: Generation, rendered: bytes) -> int:
-        """The usual line of :meth:`write`: the file's size after it (0 when
-        not looked at), or -1 when the file must be checked first (nothing
-        sealed then). A failed write is kept for retry as in :meth:`_write_rendered`."""
-        self._done = 0
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH)
-            try:
-                if generation.read() != self._gen or time.monotonic() >= self._recheck_at:
-                    return -1
-                self._start = (self._seq, self._prev, self._head)
-                line = self._seal(rendered)
-                self._sealed = [line]
-                size = self._write_line(fd, line)
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        except OSError as exc:
-            self._keep_unwritten((rendered,))
-            self._failed(exc)
-            return 0
-        self.stats.written += 1
-        if self._fsyncs:
-            self._synced()
-        if self._failing:
-            self._recovered()
-        return size
+    def _write_rest(self, fd: int, line: bytes, written: int) -> None:
+        """After a short ``write()`` of ``line``: the rest, as :meth:`_write_all`."""
+        if written <= 0:
+            raise OSError("write() wrote nothing")
+        self._write_all(fd, line[written:], already=written)
 
     def write_many(self, batch: Sequence[bytes]) -> None:
         """Append several events as :meth:`write` does, in order, with one
@@ -335,10 +355,10 @@ class FileSink:
     def _seal(self, rendered: bytes) -> bytes:
         """The complete line of ``rendered``: next ``seq``, chained ``hash``."""
         self._seq += 1
-        body = rendered[:-1] + self._stream_part + str(self._seq).encode() + b"}"
-        digest = _integrity.chain(self._prev, body, self._key)
+        head = rendered[:-1] + self._stream_part + str(self._seq).encode()
+        digest, line = _integrity.seal_next(self._prev, head, self._key)
         self._prev, self._head = digest, self._seq
-        return _integrity.seal(body, digest)
+        return line
 
     def _checkpoint(self) -> bytes:
         """An ``eventlog.checkpoint`` line: its ``prev`` is the stream's chain
@@ -416,7 +436,7 @@ class FileSink:
         self.path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         # Read before the open: a rotation between the two then shows as a
         # changed counter, never the other way round.
-        gen = self._generation.read() if self._generation is not None else None
+        gen = self._generation.read_raw() if self._generation is not None else None
         try:
             fd = os.open(self.path, _OPEN_FLAGS, FILE_MODE)
         except OSError as exc:
@@ -454,7 +474,7 @@ class FileSink:
             period_due = False
             fcntl.flock(fd, fcntl.LOCK_SH)
             try:
-                gen = generation.read() if generation is not None else None
+                gen = generation.read_raw() if generation is not None else None
                 if gen is not None and gen == self._gen and time.monotonic() < self._recheck_at:
                     return self._write_line(fd, self._seal_batch(batch))
                 try:
@@ -499,7 +519,10 @@ class FileSink:
         start = period_start_ns(time.time_ns(), self.rotate_interval_s)
         return st.st_size > 0 and st.st_mtime_ns < start
 
-    def _write_all(self, fd: int, line: bytes) -> None:
+    def _write_all(self, fd: int, line: bytes, already: int = 0) -> None:
+        """Write ``line`` whole (the rest of a line of which ``already`` bytes
+        are written); on failure ``_done`` says how many bytes of the whole
+        line reached the file, and a part of one leaves the file torn."""
         view = memoryview(line)
         while view:
             try:
@@ -507,7 +530,7 @@ class FileSink:
                 if written == 0:
                     raise OSError("write() wrote nothing")
             except OSError:
-                self._done = len(line) - len(view)  # bytes of line already written
+                self._done = already + len(line) - len(view)  # bytes of the line written
                 if self._done:
                     self._torn = True
                 raise
