@@ -21,6 +21,7 @@ from django.db.models import Model
 from django.utils.inspect import func_accepts_kwargs, func_supports_parameter
 
 from eventlog.audit.registry import BY_MODEL, Registration, attname, lookup
+from eventlog.write.pipeline import in_atomic_block
 
 __all__ = [
     "BASELINE",
@@ -198,7 +199,7 @@ class _Committed:
 def remember(instance: Model, using: str, previous: dict[str, Any] | None) -> None:
     """Note that a save inside a transaction replaced ``previous`` as the
     baseline, so :func:`settle` can restore it if that transaction rolls back."""
-    if not transaction.get_connection(using).in_atomic_block:
+    if not in_atomic_block(using):
         return
     flag = [False]
     callback = _Committed(flag)

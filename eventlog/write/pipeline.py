@@ -64,6 +64,7 @@ __all__ = [
     "emit",
     "flush",
     "get_sink",
+    "in_atomic_block",
     "internal_error",
     "line_cap",
     "masker",
