@@ -303,7 +303,9 @@ class CaptureInTestCase(TestCase):
         ):
             for n in range(3):
                 event_signal.send(sender="t", t=0, n=n)
-        assert len(cbs) == 1  # the events of one savepoint share a callback
+        # In a TestCase each event keeps a callback of its own: the helpers
+        # take those registered inside their block (see JoinInTestCase).
+        assert len(cbs) == 3
         assert [e["n"] for e in events] == [0, 1, 2]
 
     def test_a_rolled_back_savepoint_is_not_captured(self) -> None:
@@ -411,3 +413,25 @@ def test_sibling_savepoints_and_other_callbacks_keep_each_event_where_it_belongs
     assert [x["sender"] for x in lines] == ["warm"] + ["t"] * 7
     _assert_contiguous(lines, "t", 7)
     assert_chains(raw_lines(eventlog_dir))
+
+
+class JoinInTestCase(TestCase):
+    """Events sent in a test before a capture block must not swallow those
+    sent inside it: both helpers see only the callbacks registered inside."""
+
+    def test_capture_events_after_an_event_of_the_same_savepoint(self) -> None:
+        event_signal.send(sender="before", t=9, n=0)
+        with capture_events() as events:
+            event_signal.send(sender="t", t=0, n=0)
+        assert [e["sender"] for e in events] == ["t"]
+
+    def test_capture_on_commit_callbacks_after_an_event_of_the_same_savepoint(self) -> None:
+        event_signal.send(sender="before", t=9, n=0)
+        with (
+            capture_events() as events,
+            self.captureOnCommitCallbacks(execute=True) as cbs,
+        ):
+            event_signal.send(sender="t", t=0, n=0)
+        assert len(cbs) == 1
+        assert [e["sender"] for e in events] == ["t"]
+
