@@ -435,3 +435,33 @@ class JoinInTestCase(TestCase):
         assert len(cbs) == 1
         assert [e["sender"] for e in events] == ["t"]
 
+
+@pytest.mark.django_db(transaction=True)
+def test_a_commit_is_written_while_another_databases_transaction_is_open(eventlog_dir):
+    """An event joins a callback only when no other deferred event of the
+    thread came between: the commit of one database then writes its lines
+    although a transaction of another database (one event deferred there
+    in between) is still open."""
+
+    class Other:  # a second database's connection, in a transaction
+        in_atomic_block = True
+
+        def __init__(self) -> None:
+            self.run_on_commit: list[tuple[set[str], object, bool]] = []
+            self.savepoint_ids: list[str] = []
+
+        def on_commit(self, func: object, robust: bool = False) -> None:
+            self.run_on_commit.append((set(self.savepoint_ids), func, robust))
+
+    event_signal.send(sender="warm")
+    other = Other()
+    with transaction.atomic():
+        event_signal.send(sender="t", t=0, n=0)
+        _pipeline._defer(other, ("app.event", "info", {"sender": "other"}, {}))
+        event_signal.send(sender="t", t=0, n=1)
+    lines = _ours(raw_lines(eventlog_dir))
+    assert [x["sender"] for x in lines] == ["warm", "t", "t"]
+    other.run_on_commit.clear()  # the other database rolls back
+    lines = _ours(raw_lines(eventlog_dir))
+    assert [x["sender"] for x in lines] == ["warm", "t", "t"]
+    assert_chains(raw_lines(eventlog_dir))

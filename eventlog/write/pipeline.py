@@ -215,7 +215,13 @@ def _defer(conn: Any, item: Item) -> None:
         if hooks:
             last = hooks[-1]
             func = last[1] if type(last) is tuple and len(last) == 3 else None
-            if type(func) is Deferred and not func.settled:
+            if (
+                type(func) is Deferred
+                and not func.settled
+                # No other deferred event of this thread since (one of another
+                # database): the batch then still goes out at this commit.
+                and func.index == len(func.batch.pending) - 1
+            ):
                 stack = func.stack
                 # Savepoint ids are unique in a transaction: the same depth
                 # and the same innermost id is the same savepoint. Never
