@@ -303,7 +303,9 @@ class CaptureInTestCase(TestCase):
         ):
             for n in range(3):
                 event_signal.send(sender="t", t=0, n=n)
-        assert len(cbs) == 1  # the events of one savepoint share a callback
+        # In a TestCase each event keeps a callback of its own: the helpers
+        # take those registered inside their block (see JoinInTestCase).
+        assert len(cbs) == 3
         assert [e["n"] for e in events] == [0, 1, 2]
 
     def test_a_rolled_back_savepoint_is_not_captured(self) -> None:
@@ -410,4 +412,56 @@ def test_sibling_savepoints_and_other_callbacks_keep_each_event_where_it_belongs
     lines = _ours(raw_lines(eventlog_dir))
     assert [x["sender"] for x in lines] == ["warm"] + ["t"] * 7
     _assert_contiguous(lines, "t", 7)
+    assert_chains(raw_lines(eventlog_dir))
+
+
+class JoinInTestCase(TestCase):
+    """Events sent in a test before a capture block must not swallow those
+    sent inside it: both helpers see only the callbacks registered inside."""
+
+    def test_capture_events_after_an_event_of_the_same_savepoint(self) -> None:
+        event_signal.send(sender="before", t=9, n=0)
+        with capture_events() as events:
+            event_signal.send(sender="t", t=0, n=0)
+        assert [e["sender"] for e in events] == ["t"]
+
+    def test_capture_on_commit_callbacks_after_an_event_of_the_same_savepoint(self) -> None:
+        event_signal.send(sender="before", t=9, n=0)
+        with (
+            capture_events() as events,
+            self.captureOnCommitCallbacks(execute=True) as cbs,
+        ):
+            event_signal.send(sender="t", t=0, n=0)
+        assert len(cbs) == 1
+        assert [e["sender"] for e in events] == ["t"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_commit_is_written_while_another_databases_transaction_is_open(eventlog_dir):
+    """An event joins a callback only when no other deferred event of the
+    thread came between: the commit of one database then writes its lines
+    although a transaction of another database (one event deferred there
+    in between) is still open."""
+
+    class Other:  # a second database's connection, in a transaction
+        in_atomic_block = True
+
+        def __init__(self) -> None:
+            self.run_on_commit: list[tuple[set[str], object, bool]] = []
+            self.savepoint_ids: list[str] = []
+
+        def on_commit(self, func: object, robust: bool = False) -> None:
+            self.run_on_commit.append((set(self.savepoint_ids), func, robust))
+
+    event_signal.send(sender="warm")
+    other = Other()
+    with transaction.atomic():
+        event_signal.send(sender="t", t=0, n=0)
+        _pipeline._defer(other, ("app.event", "info", {"sender": "other"}, {}))
+        event_signal.send(sender="t", t=0, n=1)
+    lines = _ours(raw_lines(eventlog_dir))
+    assert [x["sender"] for x in lines] == ["warm", "t", "t"]
+    other.run_on_commit.clear()  # the other database rolls back
+    lines = _ours(raw_lines(eventlog_dir))
+    assert [x["sender"] for x in lines] == ["warm", "t", "t"]
     assert_chains(raw_lines(eventlog_dir))

@@ -153,6 +153,8 @@ def test_the_commit_callback_lists_are_what_deferred_events_join():
             conn.on_commit(opens_another)
         with transaction.atomic():
             assert conn.savepoint_ids[-1] != sid  # ids are not reused
+        # The outermost block says whether a TestCase opened it (no joining there).
+        assert conn.atomic_blocks[0]._from_testcase is False
     assert ran == ["outer", "inner", "later", "opened"]
 
 

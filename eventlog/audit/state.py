@@ -124,6 +124,16 @@ def wrap(model: type[Model]) -> None:
             if forced:
                 self.__dict__.pop(INSERTING, None)
 
+    original_getstate = model.__getstate__
+
+    def __getstate__(self: Model) -> Any:
+        state = original_getstate(self)
+        if type(state) is dict and state.get(BASELINE) is not None:
+            state[BASELINE] = _portable(self, state)
+            state.pop(BASELINE_NAMES, None)
+        return state
+
+    model.__getstate__ = __getstate__  # type: ignore[method-assign]
     model.save_base = save_base  # type: ignore[method-assign]
     model.from_db = classmethod(from_db)  # type: ignore[method-assign,assignment,arg-type]
     model.refresh_from_db = refresh_from_db  # type: ignore[method-assign]
@@ -134,6 +144,20 @@ def _copy_mutable(reg: Registration, row: dict[str, Any]) -> dict[str, Any]:
     """``row`` with its JSON-like values copied: they can be changed in place,
     and the baseline must keep what the database holds."""
     return {k: copy.deepcopy(v) if k in reg.mutable else v for k, v in row.items()}
+
+
+def _portable(instance: Model, state: dict[str, Any]) -> dict[str, Any]:
+    """The baseline in ``state`` (a copy of the instance's) as pickle and
+    deepcopy take it: by name, since a pickle may be loaded by a later version
+    of the model, and memoryviews (PostgreSQL's binary values, which neither
+    takes) as bytes, as Django's ``__getstate__`` does with the fields."""
+    base = state[BASELINE]
+    if not isinstance(base, dict):
+        names = state.get(BASELINE_NAMES)
+        if names is None:
+            names = [f.attname for f in instance._meta.concrete_fields]
+        base = dict(zip(names, base, strict=False))
+    return {k: bytes(v) if isinstance(v, memoryview) else v for k, v in base.items()}
 
 
 def baseline(instance: Model) -> dict[str, Any] | None:

@@ -205,9 +205,9 @@ def _defer(conn: Any, item: Item) -> None:
     that is still the connection's last, joins it instead: Django drops or
     runs the callbacks registered at one savepoint together, and swaps its
     callback list out at each commit and rollback, so the last entry is
-    always one of the open transaction. This reads ``run_on_commit`` and
-    ``savepoint_ids``, which Django does not document; where they are not
-    the known lists each event registers its own callback
+    always one of the open transaction. This reads ``run_on_commit``,
+    ``savepoint_ids`` and ``atomic_blocks``, which Django does not document;
+    where they are not the known lists each event registers its own callback
     (``tests/test_fast_paths.py`` fails when Django changes them).
     """
     hooks = getattr(conn, "run_on_commit", None)
@@ -216,11 +216,24 @@ def _defer(conn: Any, item: Item) -> None:
         if hooks:
             last = hooks[-1]
             func = last[1] if type(last) is tuple and len(last) == 3 else None
-            if type(func) is Deferred and not func.settled:
+            if (
+                type(func) is Deferred
+                and not func.settled
+                # No other deferred event of this thread since (one of another
+                # database): the batch then still goes out at this commit.
+                and func.index == len(func.batch.pending) - 1
+            ):
                 stack = func.stack
                 # Savepoint ids are unique in a transaction: the same depth
-                # and the same innermost id is the same savepoint.
-                if len(stack) == len(ids) and (not ids or stack[-1] == ids[-1]):
+                # and the same innermost id is the same savepoint. Never
+                # inside a TestCase, whose helpers (captureOnCommitCallbacks,
+                # capture_events) take the callbacks registered within their
+                # block: one registered before it would carry the event away.
+                if (
+                    len(stack) == len(ids)
+                    and (not ids or stack[-1] == ids[-1])
+                    and not ((blocks := conn.atomic_blocks) and blocks[0]._from_testcase)
+                ):
                     func.items.append(item)
                     return
         stack = tuple(ids)
