@@ -80,6 +80,7 @@ def wrap(model: type[Model]) -> None:
             if len(values) != len(cls._meta.concrete_fields):
                 _set(instance, BASELINE_NAMES, field_names)
 
+    full = len(model._meta.concrete_fields)  # fields are final once apps are ready
     # Two shapes, so that loading a row under Django < 6.1 builds no kwargs dict.
     if passes_kwargs:
 
@@ -87,7 +88,11 @@ def wrap(model: type[Model]) -> None:
             cls: type[Model], db: str | None, field_names: Any, values: Any, **kwargs: Any
         ) -> Model:
             instance: Model = original_from_db(cls, db, field_names, values, **kwargs)
-            keep(cls, instance, field_names, values)
+            reg = BY_MODEL.get(cls)
+            if cls is model and len(values) == full and reg is not None and not reg.mutable:
+                _set(instance, BASELINE, values)  # keep()'s usual case, inline
+            else:
+                keep(cls, instance, field_names, values)
             return instance
 
     else:
@@ -96,7 +101,11 @@ def wrap(model: type[Model]) -> None:
             cls: type[Model], db: str | None, field_names: Any, values: Any
         ) -> Model:
             instance: Model = original_from_db(cls, db, field_names, values)
-            keep(cls, instance, field_names, values)
+            reg = BY_MODEL.get(cls)
+            if cls is model and len(values) == full and reg is not None and not reg.mutable:
+                _set(instance, BASELINE, values)  # keep()'s usual case, inline
+            else:
+                keep(cls, instance, field_names, values)
             return instance
 
     def refresh_from_db(self: Model, *args: Any, **kwargs: Any) -> None:
