@@ -9,7 +9,7 @@ log directory); load alternates between them, round by round. The demo's
 shift assignment reads every shift per request, so a request costs more as
 the table grows: both databases are emptied before every round, so that
 each round of each server starts from the same state.
-Target: requests per second with eventlog on at least 90% of off.
+Target (issue 18): requests per second with eventlog on at least 97% of off.
 """
 
 from __future__ import annotations
@@ -35,13 +35,13 @@ from bench import loadgen
 from bench.harness import interleave, measurement, median, paired
 
 ROOT = Path(__file__).resolve().parents[2]
-TARGET = 0.90
+TARGET = 0.97
 PATH = "/test_logging/"
 NOTE = (
-    "A demo request costs 10-40 ms (SQLite, the shift assignment reads every "
-    "shift) and writes three to four lines of about 60 µs, so the expected gap "
-    "is 1-2%; a larger one on a shared 2-core machine (wrk, 8 workers and "
-    "other jobs) is noise first: rerun on an idle machine with more rounds."
+    "A demo request runs several queries (SQLite, the shift assignment reads "
+    "every shift) and writes three to four lines, a percent or two of its "
+    "time; a larger gap on a shared 2-core machine (wrk, 8 workers and other "
+    "jobs) is noise first: rerun on an idle machine with more rounds."
 )
 
 
