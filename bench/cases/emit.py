@@ -84,10 +84,9 @@ def _notes(us: dict[str, float], mine: str = "eventlog") -> dict[str, str]:
     if mine != "eventlog":
         handoff = (
             f" The background writer ({line:.1f} µs against {us['eventlog']:.1f} µs "
-            "written in the sending thread) adds the queue's hand-off and the "
-            "writer thread's share of the GIL: in one process with nothing to wait "
-            "for it cannot win; it pays where the caller waits on I/O (the "
-            "PostgreSQL save rows)."
+            "written in the sending thread) hands each line to a thread whose "
+            "write() releases the GIL: it overlaps the caller's work where a core "
+            "is free, and only adds the hand-off where none is."
         )
         notes = {name: text + handoff for name, text in notes.items()}
     return notes

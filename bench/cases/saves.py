@@ -49,8 +49,9 @@ def _note(op: str, mine: str, overhead: dict[str, float], best: float, peer: str
         text += (
             f" The background writer ({overhead[mine]:.1f} µs against "
             f"{overhead['eventlog']:.1f} µs written in the saving thread) moves the "
-            "write() to its thread: it pays where the save waits on the database's "
-            "network round trip, and costs its hand-off where nothing waits."
+            "write() to its thread, which releases the GIL while it writes: it pays "
+            "where the save waits on the database's network round trip, and costs "
+            "its hand-off where the save holds the GIL throughout."
         )
     return text
 
