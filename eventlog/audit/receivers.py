@@ -188,7 +188,9 @@ def changes(
         name = f.attname
         if name not in new:
             continue
-        before = _plain(old.get(name))
+        before = old.get(name)
+        if type(before) not in _SIMPLE:
+            before = _plain(before)
         after = new[name]
         known = name in old
         if known and before == after:
@@ -227,6 +229,8 @@ def on_pre_save(sender: type[Model], instance: Model, raw: bool, using: str, **_
             names = [f.attname for f in reg.fields]
         elif adding:
             return
+        elif reg.attnames <= base.keys():
+            return  # the usual update: every old value known
         else:
             data = instance.__dict__
             names = [f.attname for f in reg.fields if f.attname in data and f.attname not in base]

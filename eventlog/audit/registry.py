@@ -66,6 +66,8 @@ class Registration:
     """Its keys are added to the model's lines (:mod:`eventlog.audit.extra`)."""
     label: str = ""
     fields: tuple[Field[Any, Any], ...] = ()
+    attnames: frozenset[str] = frozenset()
+    """The ``attname`` of each of ``fields``."""
     masked: frozenset[str] = frozenset()
     mutable: frozenset[str] = frozenset()
     auto_now: frozenset[str] = frozenset()
@@ -95,6 +97,7 @@ class Registration:
         secret = Masker(conf.mask_fields())  # the pipeline's own rule for secret names
         self.label = opts.label_lower
         self.fields = tracked
+        self.attnames = frozenset(f.attname for f in tracked)
         masks = set(self.mask)
         if is_session_model(self.model):
             masks |= SESSION_FIELDS  # whatever the masking rule says
