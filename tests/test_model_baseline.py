@@ -72,3 +72,37 @@ def test_a_pickled_row_names_its_old_values(eventlog_dir):
     Bulky.objects.create(name="b", n=4)
     state = Bulky.objects.get().__getstate__()
     assert state["_eventlog_baseline"]["n"] == 4
+
+
+def test_a_whole_row_is_built_as_djangos_own_from_db_builds_it():
+    """For a whole row of a registered model, the wrapper builds the instance
+    itself, as Django's Model.from_db does (one Python call per row less).
+    This fails when Django's from_db builds an instance differently: the
+    instance, its _state and (Django 6.1) the fetch mode must be the same."""
+    import datetime as dt
+
+    import django
+    from django.db.models import Model
+
+    from eventlog.audit import state
+    from speedy.models import Employees
+
+    names = [f.attname for f in Employees._meta.concrete_fields]
+    values = [7, "Ada", "Lovelace", "12 St James's Square", 36, dt.date(1990, 12, 1)]
+    kwargs = {}
+    if django.VERSION >= (6, 1):
+        from django.db.models import FETCH_PEERS  # type: ignore[attr-defined]
+
+        kwargs["fetch_mode"] = FETCH_PEERS
+    ours = Employees.from_db("default", names, list(values), **kwargs)
+    theirs = Model.from_db.__func__(Employees, "default", names, list(values), **kwargs)
+    assert state.baseline(ours) == dict(zip(names, values, strict=True))
+    mine = {k: v for k, v in vars(ours).items() if not k.startswith("_eventlog")}
+    assert mine.keys() == vars(theirs).keys()
+    assert {k: v for k, v in mine.items() if k != "_state"} == {
+        k: v for k, v in vars(theirs).items() if k != "_state"
+    }
+    assert vars(ours._state).keys() == vars(theirs._state).keys()
+    assert {k: v for k, v in vars(ours._state).items() if k != "fields_cache"} == {
+        k: v for k, v in vars(theirs._state).items() if k != "fields_cache"
+    }

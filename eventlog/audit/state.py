@@ -42,6 +42,7 @@ INSERTING: Final = "_eventlog_inserting"
 """Instance attribute set while a save with ``force_insert`` runs."""
 _wrapped: set[type[Model]] = set()
 _set: Final = object.__setattr__
+_FETCH_MODE: Final = frozenset({"fetch_mode"})
 
 
 def wrap(model: type[Model]) -> None:
@@ -81,18 +82,37 @@ def wrap(model: type[Model]) -> None:
                 _set(instance, BASELINE_NAMES, field_names)
 
     full = len(model._meta.concrete_fields)  # fields are final once apps are ready
+    # Where the wrapped from_db is Django's own, a whole row of the registered
+    # class is built here as Django's does it: a second Python call per row is
+    # a measurable part of a large load. tests/test_model_baseline.py fails
+    # when Django's from_db builds an instance differently.
+    own = original_from_db is Model.from_db.__func__  # type: ignore[attr-defined]
     # Two shapes, so that loading a row under Django < 6.1 builds no kwargs dict.
     if passes_kwargs:
 
         def from_db(
             cls: type[Model], db: str | None, field_names: Any, values: Any, **kwargs: Any
         ) -> Model:
-            instance: Model = original_from_db(cls, db, field_names, values, **kwargs)
             reg = BY_MODEL.get(cls)
-            if cls is model and len(values) == full and reg is not None and not reg.mutable:
-                _set(instance, BASELINE, values)  # keep()'s usual case, inline
-            else:
-                keep(cls, instance, field_names, values)
+            if (
+                own
+                and cls is model
+                and len(values) == full
+                and reg is not None
+                and not reg.mutable
+                and kwargs.keys() <= _FETCH_MODE
+            ):
+                new = cls(*values)  # Django's from_db of a whole row, inline
+                st = new._state
+                st.adding = False
+                st.db = db
+                fetch_mode = kwargs.get("fetch_mode")
+                if fetch_mode is not None:
+                    st.fetch_mode = fetch_mode
+                _set(new, BASELINE, values)  # keep()'s usual case
+                return new
+            instance: Model = original_from_db(cls, db, field_names, values, **kwargs)
+            keep(cls, instance, field_names, values)
             return instance
 
     else:
@@ -100,12 +120,16 @@ def wrap(model: type[Model]) -> None:
         def from_db(  # type: ignore[misc]
             cls: type[Model], db: str | None, field_names: Any, values: Any
         ) -> Model:
-            instance: Model = original_from_db(cls, db, field_names, values)
             reg = BY_MODEL.get(cls)
-            if cls is model and len(values) == full and reg is not None and not reg.mutable:
-                _set(instance, BASELINE, values)  # keep()'s usual case, inline
-            else:
-                keep(cls, instance, field_names, values)
+            if own and cls is model and len(values) == full and reg is not None and not reg.mutable:
+                new = cls(*values)  # Django's from_db of a whole row, inline
+                st = new._state
+                st.adding = False
+                st.db = db
+                _set(new, BASELINE, values)  # keep()'s usual case
+                return new
+            instance: Model = original_from_db(cls, db, field_names, values)
+            keep(cls, instance, field_names, values)
             return instance
 
     def refresh_from_db(self: Model, *args: Any, **kwargs: Any) -> None:
