@@ -15,9 +15,10 @@ from bench.harness import interleave, measurement, median, paired, setup_django
 TARGET = 1.10
 NOTE = (
     "The from_db wrapper keeps one reference per row (the row's values; their "
-    "names too for a partial row), set as an attribute: reading the "
-    "instance's __dict__ instead made CPython build a dict per row and "
-    "doubled the time through the garbage collector. What is left is one "
+    "names too for a partial row), set as an attribute (reading the "
+    "instance's __dict__ instead made CPython build a dict per row, which "
+    "doubled the time through the garbage collector), and builds a whole row "
+    "itself as Django's from_db does. What is left is the wrapper's own "
     "Python call per row; below it, only keeping nothing at load (a SELECT "
     "per update, which the baseline exists to avoid) or a C-level hook."
 )
