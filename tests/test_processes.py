@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from typing import Any
 
 import orjson
 import pytest
@@ -70,11 +72,44 @@ def _free_port() -> int:
 
 
 def _get(url: str) -> tuple[int, bytes, dict[str, str]]:
+    # The README's quick start calls with curl: its lines show curl's user agent.
+    request = urllib.request.Request(url, headers={"User-Agent": "curl/7.88.1"})
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, response.read(), dict(response.headers)
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read(), dict(exc.headers)
+
+
+# What differs from run to run in the quick start's sample (README: "dates,
+# ids, times, hashes and the stream name are your run's own").
+_RUN_OWN = ("timestamp", "event_id", "request_id", "stream", "hash")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _quick_start() -> tuple[list[Any], list[dict[str, Any]]]:
+    """The README quick start's two curl answers and its ``eventlog tail --json`` lines."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Quick start\n", 1)[1].split("\n## ", 1)[0]
+    console = re.findall(r"```console\n(.*?)```", section, re.S)[-1]
+    bodies, lines, after_tail = [], [], False
+    for line in console.splitlines():
+        if line.startswith("$ "):
+            after_tail = "eventlog tail --json" in line
+        elif after_tail:
+            lines.append(orjson.loads(line))
+        else:
+            bodies.append(orjson.loads(line))
+    return bodies, lines
+
+
+def _same(value: Any) -> Any:
+    """``value`` with what is the run's own replaced, keys kept in order."""
+    if isinstance(value, dict):
+        return [(k, "*" if k in _RUN_OWN else _same(v)) for k, v in value.items()]
+    if isinstance(value, str):
+        return _DATE.sub("DATE", value)
+    return value
 
 
 def test_the_demo_server_writes_both_files(tmp_path, eventlog_dir):
@@ -104,12 +139,17 @@ def test_the_demo_server_writes_both_files(tmp_path, eventlog_dir):
         bad_status, bad_body, _ = _get(f"http://127.0.0.1:{port}/test_logging/?age=abc")
         assert bad_status == 400
         assert "age" in orjson.loads(bad_body)["error"]
+        answers = [_same(orjson.loads(body)) for body in (_body, bad_body)]
+        assert answers == [_same(body) for body in _quick_start()[0]]
     finally:
         server.terminate()
         server.wait(timeout=30)
     events = read(eventlog_dir)
     for line in events:
         assert_envelope(line)
+    # The README's quick start shows what a fresh run writes: the same lines,
+    # keys in the same order, values the same but for the run's own.
+    assert [_same(e) for e in events] == [_same(e) for e in _quick_start()[1]]
     audit = [(e["event"], e["model"]) for e in events if e["event"].startswith("model.")]
     assert audit == [("model.created", "speedy.employees"), ("model.created", "speedy.shifts")]
     assert all(e["request_id"] == headers["X-Request-ID"] for e in events[:2])
