@@ -1,7 +1,8 @@
 """eventlog's structlog pipeline: event name and fields -> processors -> bytes -> sink.
 
-:func:`emit` calls a structlog bound logger with the event's name and its
-fields as keyword arguments, so they travel in structlog's event dict. The
+:func:`emit` hands the event's name and its fields to a structlog bound
+logger (:meth:`_EventMethod.write_event`, what its level methods do), so they
+travel in structlog's event dict. The
 logger is built with structlog's public API (:func:`structlog.wrap_logger`
 over a logger that hands lines to the sink, with
 :func:`structlog.make_filtering_bound_logger`'s class for the level), never
