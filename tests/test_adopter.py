@@ -13,6 +13,7 @@ reachable package index) skip the test when missing, except in CI
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -211,6 +212,24 @@ def test_readme_adopter_section_in_a_new_project(tmp_path):
     run([*manage, "startapp", "shop"], project, env)
     (project / "shop" / "models.py").write_text(APP_MODELS)
     settings = project / "mysite" / "settings.py"
+    # The README's MIDDLEWARE is "startproject's list with the one line
+    # added": it must stay so as Django's template changes.
+    readme_middleware = [
+        ast.literal_eval(node.value)
+        for where, _lang, code in blocks
+        if where == "settings.py"
+        for node in ast.parse(code).body
+        if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "MIDDLEWARE"
+    ]
+    generated = [
+        ast.literal_eval(node.value)
+        for node in ast.parse(settings.read_text()).body
+        if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "MIDDLEWARE"
+    ]
+    assert len(readme_middleware) == 1, "the adopter section sets MIDDLEWARE once"
+    added = [m for m in readme_middleware[0] if m not in generated[0]]
+    assert added == ["eventlog.middleware.EventlogMiddleware"], readme_middleware[0]
+    assert [m for m in readme_middleware[0] if m not in added] == generated[0]
     with settings.open("a") as out:
         out.write(f"\n# The test's own app, holding the model the README registers.\n{OWN_APP}\n")
         for where, _lang, code in blocks:
