@@ -134,6 +134,23 @@ def test_prune_deletes_both_forms_of_a_file_caught_mid_compression(tmp_path, pip
     assert list(tmp_path.iterdir()) == []
 
 
+def test_prune_names_both_forms_of_a_file_caught_mid_compression(tmp_path, pipe_stdin):
+    """The dry run, the question and the report name every file prune deletes
+    and count its bytes: the plain copy beside its .gz is not deleted unlisted."""
+    plain = rotated(tmp_path, 10, gz=False)
+    packed = rotated(tmp_path, 10)
+    packed = packed.rename(plain.with_name(plain.name + ".gz"))
+    both = plain.stat().st_size + packed.stat().st_size
+    out, _err = run("prune", "--older-than", "1", "--dry-run", "--dir", str(tmp_path))
+    assert f"would delete {plain} (" in out
+    assert f"would delete {packed} (" in out
+    assert out.splitlines()[-1].startswith(f"Would delete 2 file(s), {both} B ")
+    out, _err = run("prune", "--older-than", "1", "--yes", "--dir", str(tmp_path))
+    assert f"deleted {plain} " in out
+    assert f"deleted {packed} " in out
+    assert out.splitlines()[-1] == f"Deleted 2 file(s), {both} B freed"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -313,3 +330,17 @@ def test_stats_on_a_pipe_has_no_progress_bar(counted):
     assert result.returncode == 0
     assert result.stderr == b""
     assert orjson.loads(result.stdout)["total"]["events"] == 5
+
+
+def test_prune_leaves_a_link_named_like_the_original_of_a_gz(tmp_path, pipe_stdin):
+    """A symbolic link named like a .gz's original is neither listed nor deleted."""
+    packed = rotated(tmp_path, 10)
+    private = tmp_path / "private"
+    private.write_text("secret")
+    link = packed.with_name(packed.name.removesuffix(".gz"))
+    link.symlink_to(private)
+    out, _err = run("prune", "--older-than", "1", "--yes", "--dir", str(tmp_path))
+    assert str(link) + " " not in out
+    assert out.splitlines()[-1].startswith("Deleted 1 file(s), ")
+    assert link.is_symlink()
+    assert private.read_text() == "secret"

@@ -211,6 +211,28 @@ def test_tail_unreadable_file_is_an_error_after_output(logdir):
     assert "cannot open" in err.getvalue()
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["history", "speedy.employees", "1"],
+        ["history", "speedy.employees", "1", "--as-of", "2030-01-01"],
+        ["stats"],
+        ["stats", "--json"],
+    ],
+    ids=" ".join,
+)
+def test_other_readers_fail_after_output_on_an_unreadable_file(logdir, args):
+    """As tail: "no events about X" or a table of counts is not the whole
+    truth when a file could not be read, so the command fails after printing."""
+    (logdir / "events.jsonl.2026-11-23T09-00-00.000000Z").mkdir()
+    write(logdir / "events.jsonl", make_line(ts(0), n=0))
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError, match=r"^1 log file\(s\) could not be read, see above$"):
+        call_command("eventlog", *args, stdout=out, stderr=err)
+    assert out.getvalue()
+    assert "cannot open" in err.getvalue()
+
+
 def test_tail_missing_directory_prints_nothing(tmp_path, settings):
     """An EVENTLOG_DIR that does not exist yet means no events, not an error."""
     settings.EVENTLOG_DIR = str(tmp_path / "not-there")

@@ -64,6 +64,8 @@ def run(options: Mapping[str, Any], console: Console, defaults: Defaults) -> Non
     except BrokenPipeError:
         console.broken_pipe()
     bad.finish()
+    if bad.unreadable:
+        raise Failure(f"{bad.unreadable} log file(s) could not be read, see above")
     if not found:
         raise Failure(f"unknown model {label!r} and no events about {label}#{pk} in the log")
 

@@ -12,7 +12,7 @@ import orjson
 from eventlog import reader
 from eventlog.cli import argtypes, dirs
 from eventlog.cli.badlines import BadLines
-from eventlog.cli.base import Defaults
+from eventlog.cli.base import Defaults, Failure
 from eventlog.cli.console import Console
 from eventlog.cli.pretty import short, size
 from eventlog.cli.progress import ProgressBar
@@ -55,6 +55,8 @@ def run(options: Mapping[str, Any], console: Console, defaults: Defaults) -> Non
             _write_table(console, result, where, name)
     except BrokenPipeError:
         console.broken_pipe()
+    if bad.unreadable:
+        raise Failure(f"{bad.unreadable} log file(s) could not be read, see above")
 
 
 def _write_table(console: Console, result: Stats, where: list[Path], name: str) -> None:

@@ -10,6 +10,7 @@ only names the sink makes count (``events.jsonl.bak`` is never touched).
 from __future__ import annotations
 
 import contextlib
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,23 +40,33 @@ def candidates(directories: Sequence[Path], names: Sequence[str], cutoff: str) -
                 stamp = rotation_stamp(path, name)
                 if stamp is None or stamp >= cutoff:
                     continue
-                try:
-                    size = path.stat().st_size
-                except OSError:
-                    continue  # gone since listed
-                found.append(Candidate(path, size, stamp))
+                # A .gz whose original a killed compression left beside it:
+                # both are deleted, so both are listed (the original first).
+                plain = path.with_name(path.name.removesuffix(".gz"))
+                forms = (plain, path) if plain != path else (path,)
+                for form in forms:
+                    try:
+                        info = form.lstat()
+                    except OSError:
+                        continue  # gone since listed, or no original beside the .gz
+                    if stat.S_ISREG(info.st_mode):
+                        found.append(Candidate(form, info.st_size, stamp))
     return found
 
 
 def delete(candidate: Candidate) -> int:
     """Delete the file (and its other form: a file caught mid-compression has
-    both ``X`` and ``X.gz``); the bytes freed."""
+    both ``X`` and ``X.gz``, which :func:`candidates` lists both, and one may
+    appear since); the bytes freed. Only regular files are deleted: a link or
+    FIFO named like the other form is left, as :func:`candidates` leaves it."""
     path = candidate.path
     plain = path.with_name(path.name.removesuffix(".gz"))
     freed = 0
     for form in (plain, plain.with_name(plain.name + ".gz")):
         with contextlib.suppress(FileNotFoundError):
-            size = form.stat().st_size
+            info = form.lstat()
+            if form != path and not stat.S_ISREG(info.st_mode):
+                continue
             form.unlink()
-            freed += size
+            freed += info.st_size
     return freed
