@@ -130,6 +130,9 @@ EVENTLOG_MAX_AGE_DAYS = _env_value("EVENTLOG_MAX_AGE_DAYS")
 EVENTLOG_FORMAT = os.environ.get("EVENTLOG_FORMAT") or "native"
 
 # Models whose every committed change becomes a model.* line (see README).
+# The demo answers its JSON endpoints' CSRF refusals in JSON (speedy.views).
+CSRF_FAILURE_VIEW = "speedy.views.csrf_failure"
+
 EVENTLOG_MODELS = ["speedy.Employees", "speedy.Shifts", "speedy.UserFSM"]
 
 # speedy: lock an account after this many failed logins in a row.

@@ -541,3 +541,20 @@ def test_restore_of_the_state_field_logs_state_changed(eventlog_dir):
     assert line["field"] == "current_state"
     assert line["reason"] == f"restore to {activated['timestamp']}"
     assert line["actor"] == "CLI"
+
+
+def test_an_anonymous_post_without_a_csrf_token_is_a_json_403(eventlog_dir):
+    """With CSRF enforced, as for curl or a browser, an anonymous POST to a
+    transition is refused in JSON like the view's other errors, not with
+    Django's HTML page; the admin keeps Django's page."""
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/account/activate/")
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"].startswith("CSRF verification failed: ")
+    admin = client.post("/admin/login/", {"username": "x", "password": "y"})
+    assert admin.status_code == 403
+    assert admin["Content-Type"].startswith("text/html")
+    assert _changes(eventlog_dir) == []
