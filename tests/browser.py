@@ -77,13 +77,12 @@ class Browser:
         this one (finding an element right after a click can find it on the
         page being left)."""
         from selenium.webdriver.common.by import By
-        from selenium.webdriver.support import expected_conditions as ec
         from selenium.webdriver.support.ui import WebDriverWait
 
         old = self.driver.find_element(By.TAG_NAME, "html")
         element.click()
         wait = WebDriverWait(self.driver, WAIT)
-        wait.until(ec.staleness_of(old))
+        wait.until(lambda _driver: _left(old))
         # And loaded: an element found in a page still being parsed can be
         # gone from the document by the time it is clicked.
         wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
@@ -139,3 +138,23 @@ def browser(live_server: Any, tmp_path: Path) -> Iterator[Browser]:
         yield Browser(driver, live_server.url, shots)
     finally:
         driver.quit()
+
+
+# What Chromium's driver says, instead of a stale-element error, of a node
+# asked about while its document is being replaced.
+_GONE_NODE = ("does not belong to the document", "No node with given id")
+
+
+def _left(old: Any) -> bool:
+    """Whether the element ``old`` is gone with the page it was on."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        old.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if any(text in str(exc) for text in _GONE_NODE):
+            return True
+        raise
+    return False
