@@ -49,14 +49,7 @@ class Generation:
             self._fd = os.open(self.path, _FLAGS, self._mode)
         return self._fd
 
-    def read(self) -> int | None:
-        """The counter now (0 for a new file), or ``None`` when it cannot be read."""
-        raw = self.read_raw()
-        if raw is None:
-            return None
-        return int.from_bytes(raw[1]) if len(raw[1]) == _SIZE else 0
-
-    def read_raw(self) -> tuple[int, bytes] | None:
+    def read(self) -> tuple[int, bytes] | None:
         """``(descriptor, the counter's bytes as read)``, or ``None`` when it
         cannot be read: a later ``os.pread(descriptor, 8, 0)`` returning the
         same bytes means the counter has not moved (the sink's per-line

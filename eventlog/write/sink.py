@@ -436,7 +436,7 @@ class FileSink:
         self.path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         # Read before the open: a rotation between the two then shows as a
         # changed counter, never the other way round.
-        gen = self._generation.read_raw() if self._generation is not None else None
+        gen = self._generation.read() if self._generation is not None else None
         try:
             fd = os.open(self.path, _OPEN_FLAGS, FILE_MODE)
         except OSError as exc:
@@ -474,7 +474,7 @@ class FileSink:
             period_due = False
             fcntl.flock(fd, fcntl.LOCK_SH)
             try:
-                gen = generation.read_raw() if generation is not None else None
+                gen = generation.read() if generation is not None else None
                 if gen is not None and gen == self._gen and time.monotonic() < self._recheck_at:
                     return self._write_line(fd, self._seal_batch(batch))
                 try:
