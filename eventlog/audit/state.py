@@ -186,11 +186,16 @@ def _portable(instance: Model, state: dict[str, Any]) -> dict[str, Any]:
     takes) as bytes, as Django's ``__getstate__`` does with the fields."""
     base = state[BASELINE]
     if not isinstance(base, dict):
-        names = state.get(BASELINE_NAMES)
-        if names is None:
-            names = [f.attname for f in instance._meta.concrete_fields]
-        base = dict(zip(names, base, strict=False))
+        base = _named(instance, base, state.get(BASELINE_NAMES))
     return {k: bytes(v) if isinstance(v, memoryview) else v for k, v in base.items()}
+
+
+def _named(instance: Model, values: Any, names: Any) -> dict[str, Any]:
+    """The row ``values`` as ``from_db`` kept it, by attname: ``names``, or
+    for a whole row (no names kept) the model's concrete fields in order."""
+    if names is None:
+        names = [f.attname for f in instance._meta.concrete_fields]
+    return dict(zip(names, values, strict=False))
 
 
 def baseline(instance: Model) -> dict[str, Any] | None:
@@ -199,10 +204,7 @@ def baseline(instance: Model) -> dict[str, Any] | None:
     base = state.get(BASELINE)
     if base is None or isinstance(base, dict):
         return base
-    names = state.pop(BASELINE_NAMES, None)
-    if names is None:
-        names = [f.attname for f in instance._meta.concrete_fields]
-    row = dict(zip(names, base, strict=False))
+    row = _named(instance, base, state.pop(BASELINE_NAMES, None))
     state[BASELINE] = row
     return row
 
