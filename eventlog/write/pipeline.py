@@ -214,29 +214,10 @@ def _defer(conn: Any, item: Item) -> None:
     hooks = getattr(conn, "run_on_commit", None)
     ids = getattr(conn, "savepoint_ids", None)
     if type(hooks) is list and type(ids) is list:
-        if hooks:
-            last = hooks[-1]
-            func = last[1] if type(last) is tuple and len(last) == 3 else None
-            if (
-                type(func) is Deferred
-                and not func.settled
-                # No other deferred event of this thread since (one of another
-                # database): the batch then still goes out at this commit.
-                and func.index == len(func.batch.pending) - 1
-            ):
-                stack = func.stack
-                # Savepoint ids are unique in a transaction: the same depth
-                # and the same innermost id is the same savepoint. Never
-                # inside a TestCase, whose helpers (captureOnCommitCallbacks,
-                # capture_events) take the callbacks registered within their
-                # block: one registered before it would carry the event away.
-                if (
-                    len(stack) == len(ids)
-                    and (not ids or stack[-1] == ids[-1])
-                    and not ((blocks := conn.atomic_blocks) and blocks[0]._from_testcase)
-                ):
-                    func.items.append(item)
-                    return
+        last = _joinable(conn, hooks, ids)
+        if last is not None:
+            last.items.append(item)
+            return
         stack = tuple(ids)
     else:
         stack = ()
@@ -244,6 +225,32 @@ def _defer(conn: Any, item: Item) -> None:
     if batch is None:
         batch = _batches.batch = _Batch()
     conn.on_commit(Deferred(batch, item, stack))
+
+
+def _joinable(conn: Any, hooks: list[Any], ids: list[Any]) -> Deferred | None:
+    """The connection's last callback if an event sent now may join it: one
+    of ours, not run, the thread's newest (no deferred event of another
+    database since, whose transaction this commit would then wait for),
+    registered at the current savepoint (savepoint ids are unique in a
+    transaction: the same depth and innermost id is the same savepoint), and
+    not inside a ``TestCase``, whose helpers (``captureOnCommitCallbacks``,
+    ``capture_events``) take only the callbacks registered within their
+    block, so one registered before it would carry the event away."""
+    if not hooks:
+        return None
+    last = hooks[-1]
+    func = last[1] if type(last) is tuple and len(last) == 3 else None
+    if type(func) is not Deferred or func.settled:
+        return None
+    if func.index != len(func.batch.pending) - 1:
+        return None
+    stack = func.stack
+    if len(stack) != len(ids) or (ids and stack[-1] != ids[-1]):
+        return None
+    blocks = getattr(conn, "atomic_blocks", None)
+    if blocks and getattr(blocks[0], "_from_testcase", False):
+        return None
+    return func
 
 
 def _write_ready(batch: _Batch) -> None:
