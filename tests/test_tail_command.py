@@ -19,7 +19,7 @@ from django.core.management.base import CommandError
 from eventlog.cli.pretty import format_event
 from eventlog.signals import event_signal
 from eventlog.write import pipeline as _pipeline
-from tests.helpers import make_line
+from tests.helpers import make_line, write_log
 
 ROOT = Path(__file__).resolve().parent.parent
 ROTATED = "events.jsonl.2026-11-23T10-04-30.000000Z.gz"
@@ -29,16 +29,6 @@ ROTATED_PLAIN = "events.jsonl.2026-11-23T10-09-30.000000Z"
 def ts(minute: int, hour: int = 10) -> str:
     """A canonical timestamp on 2026-11-23."""
     return f"2026-11-23T{hour:02d}:{minute:02d}:00.000000Z"
-
-
-def write(path: Path, *lines: bytes) -> None:
-    """Write ``lines`` to ``path``, gzip-compressed when the name ends in ``.gz``."""
-    data = b"".join(lines)
-    if path.name.endswith(".gz"):
-        with gzip.open(path, "wb") as f:
-            f.write(data)
-    else:
-        path.write_bytes(data)
 
 
 @pytest.fixture
@@ -64,9 +54,9 @@ def history(logdir) -> list[bytes]:
         )
         for m in range(15)
     ]
-    write(logdir / ROTATED, *lines[:5])
-    write(logdir / ROTATED_PLAIN, *lines[5:10])
-    write(logdir / "events.jsonl", *lines[10:])
+    write_log(logdir / ROTATED, *lines[:5])
+    write_log(logdir / ROTATED_PLAIN, *lines[5:10])
+    write_log(logdir / "events.jsonl", *lines[10:])
     return lines
 
 
@@ -120,8 +110,8 @@ def test_tail_json_is_byte_exact(logdir):
         make_line(ts(0), message='quote " backslash \\ tab \t é 日本 \u2028 😀'),
         make_line(ts(1), changes={"name": {"old": None, "new": "Ünïcode"}}, z=1, a=2),
     ]
-    write(logdir / ROTATED, lines[0])
-    write(logdir / "events.jsonl", lines[1])
+    write_log(logdir / ROTATED, lines[0])
+    write_log(logdir / "events.jsonl", lines[1])
     out, _ = tail("--json", stdout=Terminal())
     assert out.encode() == b"".join(lines)
 
@@ -157,7 +147,7 @@ def test_tail_since_relative_time(logdir):
     """--since 10m keeps events of the last ten minutes."""
     now = datetime.now(UTC)
     stamps = [(now - timedelta(minutes=m)).strftime("%Y-%m-%dT%H:%M:%S.%fZ") for m in (30, 5, 1)]
-    write(logdir / "events.jsonl", *(make_line(s, n=i) for i, s in enumerate(stamps)))
+    write_log(logdir / "events.jsonl", *(make_line(s, n=i) for i, s in enumerate(stamps)))
     out, _ = tail("--since", "10m")
     assert numbers(out) == [1, 2]
     out, _ = tail("--until", "2m")
@@ -166,9 +156,9 @@ def test_tail_since_relative_time(logdir):
 
 def test_tail_reads_django_jsonl(logdir):
     """--file django reads django.jsonl instead of events.jsonl."""
-    write(logdir / "events.jsonl", make_line(ts(0), n=0))
+    write_log(logdir / "events.jsonl", make_line(ts(0), n=0))
     record = make_line(ts(1), "django.request", level="warning", message="Not Found: /x")
-    write(logdir / "django.jsonl", record)
+    write_log(logdir / "django.jsonl", record)
     out, _ = tail("--file", "django")
     assert out == record.decode()
 
@@ -176,7 +166,7 @@ def test_tail_reads_django_jsonl(logdir):
 def test_tail_skips_torn_final_line_and_reports_bad_lines(logdir):
     """Bad lines are skipped with a warning on stderr naming file and line; the torn
     final line of the live file too; the command still succeeds."""
-    write(
+    write_log(
         logdir / "events.jsonl",
         make_line(ts(0), n=0),
         b"not json\n",
@@ -192,7 +182,7 @@ def test_tail_skips_torn_final_line_and_reports_bad_lines(logdir):
 
 def test_tail_limits_bad_line_reports(logdir):
     """Past ten bad lines, stderr gets a count instead of one line each."""
-    write(logdir / "events.jsonl", *([b"junk\n"] * 25), make_line(ts(0), n=0))
+    write_log(logdir / "events.jsonl", *([b"junk\n"] * 25), make_line(ts(0), n=0))
     out, err = tail()
     assert numbers(out) == [0]
     assert err.count("not valid JSON") == 10
@@ -203,7 +193,7 @@ def test_tail_unreadable_file_is_an_error_after_output(logdir):
     """A log file that cannot be opened is reported and makes the command fail,
     after printing what could be read."""
     (logdir / "events.jsonl.2026-11-23T09-00-00.000000Z").mkdir()
-    write(logdir / "events.jsonl", make_line(ts(0), n=0))
+    write_log(logdir / "events.jsonl", make_line(ts(0), n=0))
     out, err = io.StringIO(), io.StringIO()
     with pytest.raises(CommandError, match=r"1 log file\(s\) could not be read"):
         call_command("eventlog", "tail", stdout=out, stderr=err)
@@ -225,7 +215,7 @@ def test_other_readers_fail_after_output_on_an_unreadable_file(logdir, args):
     """As tail: "no events about X" or a table of counts is not the whole
     truth when a file could not be read, so the command fails after printing."""
     (logdir / "events.jsonl.2026-11-23T09-00-00.000000Z").mkdir()
-    write(logdir / "events.jsonl", make_line(ts(0), n=0))
+    write_log(logdir / "events.jsonl", make_line(ts(0), n=0))
     out, err = io.StringIO(), io.StringIO()
     with pytest.raises(CommandError, match=r"^1 log file\(s\) could not be read, see above$"):
         call_command("eventlog", *args, stdout=out, stderr=err)
@@ -268,7 +258,7 @@ def test_tail_reads_what_the_pipeline_wrote(logdir, settings):
 def test_tail_pretty_output(logdir):
     """--pretty prints the human form: time, level, event, object, actor, message and
     changes as field: old → new."""
-    write(
+    write_log(
         logdir / "events.jsonl",
         make_line(
             "2026-11-23T10:15:00.123456Z",
@@ -298,7 +288,7 @@ def test_tail_is_pretty_on_a_terminal(history):
 
 def test_tail_colours_levels_only_on_a_terminal(logdir):
     """Level colours (ANSI) appear only when stdout is a terminal."""
-    write(logdir / "events.jsonl", make_line(ts(0), level="error"))
+    write_log(logdir / "events.jsonl", make_line(ts(0), level="error"))
     out, _ = tail("--pretty", stdout=Terminal(), force_color=True)
     assert "\x1b[" in out
     assert "ERROR" in out
@@ -501,8 +491,8 @@ def test_command_line_json_output_is_byte_exact(tmp_path):
     """Through a real pipe (not a terminal) the raw lines come out byte for byte,
     and Django's usual options are accepted after the subcommand."""
     lines = [make_line(ts(0), message="é 😀 \u2028"), make_line(ts(1), n=1)]
-    write(tmp_path / ROTATED, lines[0])
-    write(tmp_path / "events.jsonl", lines[1])
+    write_log(tmp_path / ROTATED, lines[0])
+    write_log(tmp_path / "events.jsonl", lines[1])
     result = manage(
         "eventlog", "tail", "--no-color", "--settings", "config.settings", directory=tmp_path
     )
