@@ -247,10 +247,10 @@ def run(quick: bool) -> dict[str, Any]:
     empty = us.pop("empty_txn")
     for name in ("txn", "txn_sends"):
         us[name] = [t - e for t, e in zip(us[name], empty, strict=True)]
-    values = {f"{name} µs/line": median(times) for name, times in us.items()}
-    values.update({f"{name} lines/s": 1e6 / median(times) for name, times in us.items()})
-    line_bytes = len(live.read_bytes().splitlines()[-1]) + 1
     medians = {name: median(times) for name, times in us.items()}
+    values = {f"{name} µs/line": m for name, m in medians.items()}
+    values.update({f"{name} lines/s": 1e6 / m for name, m in medians.items()})
+    line_bytes = len(live.read_bytes().splitlines()[-1]) + 1
     measurements = []
     for mine, suffix, how in (
         ("eventlog", "", ""),
