@@ -27,8 +27,10 @@ BACKGROUND = "eventlog_background"
 TARGETS = {"create": 0.12, "update": 0.12, "delete": 0.22}
 
 
-def _note(op: str, mine: str, overhead: dict[str, float], best: float, peer: str) -> str:
-    """Why the target is missed, with this run's figures (µs per operation)."""
+def _note(op: str, mine: str, overhead: dict[str, float], peer: str) -> str:
+    """Why the target is missed against the better ``peer``, with this run's
+    figures (µs per operation)."""
+    best = overhead[peer]
     text = (
         f"eventlog's overhead per {op} is {overhead[mine]:.1f} µs against "
         f"{peer}'s {best:.1f} µs (an INSERT per change, here into a database "
@@ -113,8 +115,8 @@ def measure(quick: bool, prefix: str, title: str) -> dict[str, Any]:
         overhead = {
             name: paired(results[name][op], base, "diff") for name in variants if name != "plain"
         }
-        best = min((overhead[p] for p in peers), default=None)
-        best_peer = min(peers, key=lambda p: overhead[p]) if peers else ""
+        best_peer = min(peers, key=lambda p: overhead[p]) if peers else None
+        best = None if best_peer is None else overhead[best_peer]
         values = {f"{name} µs/op": median(results[name][op]) for name in variants}
         values.update({f"{name} overhead µs": overhead[name] for name in overhead})
         for mine, suffix, how in (
@@ -133,7 +135,7 @@ def measure(quick: bool, prefix: str, title: str) -> dict[str, Any]:
                     ratio_of="eventlog overhead / better peer overhead",
                     target=TARGETS[op],
                     op="<=",
-                    note=None if best is None else _note(op, mine, overhead, best, best_peer),
+                    note=None if best_peer is None else _note(op, mine, overhead, best_peer),
                     shown=(f"{mine} overhead µs", *(f"{p} overhead µs" for p in peers)),
                 )
             )
