@@ -144,10 +144,10 @@ def test_every_secret_name_is_masked_at_any_depth(eventlog_dir):
 def test_secret_keyword_arguments_are_masked_on_repeated_events(eventlog_dir):
     """Keys seen before take the cached fast path; a secret one still is masked."""
     for _ in range(3):
-        event_signal.send(sender="t", monkey="m", pwd="hunter2", sessionid="abc123def")
+        event_signal.send(sender="t", monkey="m", pwd="hunter2", sessionid="sid-abc123def")
     raw = b"".join(raw_lines(eventlog_dir))
     assert b"hunter2" not in raw
-    assert b"abc123def" not in raw
+    assert b"sid-abc123def" not in raw
     assert [line["monkey"] for line in read(eventlog_dir)] == ["m"] * 3
 
 
