@@ -218,6 +218,7 @@ def test_stats_json(counted):
         "by_event": {"model.updated": 2, "model.created": 1, "odd.order": 1, "state.changed": 1},
         "by_hour": {"2026-11-23T10": 2, "2026-11-23T11": 3},
         "bad_lines": 0,
+        "unreadable_files": 0,
     }
 
 

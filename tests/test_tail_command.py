@@ -499,3 +499,21 @@ def test_command_line_json_output_is_byte_exact(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"".join(lines)
     assert result.stderr == b""
+
+
+def test_stats_counts_an_unreadable_file_apart_from_bad_lines(logdir):
+    """A file that cannot be opened is not a bad line: stats names it as an
+    unreadable file in its table and under ``unreadable_files`` in --json."""
+    (logdir / "events.jsonl.2026-11-23T09-00-00.000000Z").mkdir()
+    write_log(logdir / "events.jsonl", make_line(ts(0), n=0))
+    for args in (["stats"], ["stats", "--json"]):
+        out = io.StringIO()
+        with pytest.raises(CommandError):
+            call_command("eventlog", *args, stdout=out, stderr=io.StringIO())
+        text = out.getvalue()
+        if "--json" in args:
+            data = orjson.loads(text)
+            assert (data["bad_lines"], data["unreadable_files"]) == (0, 1)
+        else:
+            assert "Unreadable: 1 file(s)" in text
+            assert "bad line" not in text

@@ -77,6 +77,8 @@ def _write_table(console: Console, result: Stats, where: list[Path], name: str) 
     )
     if result.bad_lines:
         out(f"Skipped: {result.bad_lines} bad line(s)", style_func=console.style.WARNING)
+    if result.unreadable_files:
+        out(f"Unreadable: {result.unreadable_files} file(s)", style_func=console.style.WARNING)
     if result.by_event:
         out("Events by name:")
         names = {key: clean(key) for key in result.by_event}

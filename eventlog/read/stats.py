@@ -55,6 +55,7 @@ class Stats:
     by_event: Counter[str] = field(default_factory=Counter)
     by_hour: Counter[str] = field(default_factory=Counter)
     bad_lines: int = 0
+    unreadable_files: int = 0
 
     @property
     def events(self) -> int:
@@ -81,6 +82,7 @@ class Stats:
             "by_event": dict(sorted(self.by_event.items(), key=lambda kv: (-kv[1], kv[0]))),
             "by_hour": dict(sorted(self.by_hour.items())),
             "bad_lines": self.bad_lines,
+            "unreadable_files": self.unreadable_files,
         }
 
 
@@ -122,7 +124,11 @@ def collect(
     stats = Stats()
 
     def bad(path: Path, lineno: int, reason: str) -> None:
-        stats.bad_lines += 1
+        # Line number 0 is a file that could not be read at all, not a line.
+        if lineno:
+            stats.bad_lines += 1
+        else:
+            stats.unreadable_files += 1
         if on_bad_line is not None:
             on_bad_line(path, lineno, reason)
 
