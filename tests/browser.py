@@ -22,7 +22,7 @@ import pytest
 from tests.helpers import missing
 
 CHROMIUM = ("chromium", "chromium-browser")
-WAIT = 10.0
+WAIT = 30.0
 # Flags of a headless Chromium as root on a closed network: without the
 # background-networking ones it keeps trying (and failing) to reach Google.
 FLAGS = (

@@ -9,7 +9,7 @@ import pytest
 
 from eventlog.write import pipeline as _pipeline
 from tests.browser import browser  # noqa: F401 (the real-Chromium fixture)
-from tests.helpers import assert_chains, assert_envelope, raw_lines, read
+from tests.helpers import assert_chains, assert_envelope, clear_of_midnight, raw_lines, read
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +30,13 @@ def every_line_is_sound(eventlog_dir: Path) -> Iterator[None]:
     for line in read(eventlog_dir):
         assert_envelope(line)
     assert_chains(raw_lines(eventlog_dir))
+
+
+@pytest.fixture
+def one_date() -> None:
+    """For tests whose code and assertions each take today's date (the demo's
+    shifts): start clear of UTC midnight, so that all of them see one date."""
+    clear_of_midnight(120)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -192,3 +193,11 @@ def missing(reason: str) -> NoReturn:
     if os.environ.get("EVENTLOG_CI") == "1":
         pytest.fail(f"EVENTLOG_CI=1 and {reason}")
     pytest.skip(reason)
+
+
+def clear_of_midnight(needed_s: float) -> None:
+    """Sleep past UTC midnight when it is less than ``needed_s`` away: a test
+    whose code and assertions each take today's date must see one date."""
+    left = 86400 - time.time() % 86400
+    if left < needed_s:
+        time.sleep(left + 0.5)

@@ -18,13 +18,14 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 
 from tests.helpers import ROOT, all_lines, child_env
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_date")]
 
 PROCESSES = 8
 ROUNDS = 3
@@ -57,6 +58,14 @@ GROUP BY s.id, s.shift_date ORDER BY s.shift_date, s.id
 """
 
 
+def _connect(url: str, **kwargs: object) -> Any:
+    """A connection whose ``CURRENT_DATE`` is the UTC date Django's is: the
+    server's own time zone may be the machine's."""
+    import psycopg
+
+    return psycopg.connect(url, options="-c timezone=UTC", **kwargs)
+
+
 def _migrate(env: dict[str, str]) -> None:
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
@@ -82,13 +91,12 @@ def _problems(rows: list[tuple[int, object, int]]) -> list[str]:
 def _race(url: str, env: dict[str, str]) -> tuple[set[str], list[str]]:
     """Run the racers while a thread watches; the watcher's problems and the
     racers' stderr lines."""
-    import psycopg
 
     stop = threading.Event()
     seen: set[str] = set()
 
     def watch() -> None:
-        with psycopg.connect(url, autocommit=True) as conn:
+        with _connect(url, autocommit=True) as conn:
             while not stop.is_set():
                 rows = conn.execute(SNAPSHOT).fetchall()
                 seen.update(_problems(rows))
@@ -128,7 +136,6 @@ def _events(directory: Path) -> list[dict[str, object]]:
 
 
 def test_eight_creators_never_overfill_or_double_a_shift(pg_database, tmp_path):
-    import psycopg
 
     logs = tmp_path / "logs"
     env = child_env(logs, DATABASE_URL=pg_database)
@@ -136,7 +143,7 @@ def test_eight_creators_never_overfill_or_double_a_shift(pg_database, tmp_path):
     seen, errors = _race(pg_database, env)
     assert errors == []
     assert seen == set(), sorted(seen)[:20]
-    with psycopg.connect(pg_database) as conn:
+    with _connect(pg_database) as conn:
         rows = conn.execute(SNAPSHOT).fetchall()
         assignments = conn.execute("SELECT count(*) FROM speedy_shiftsemployees").fetchone()[0]
         shifts = conn.execute("SELECT count(*) FROM speedy_shifts").fetchone()[0]
@@ -153,12 +160,11 @@ def test_the_wipe_racing_assignments_reports_each_shift_once(pg_database, tmp_pa
     """Expired shifts exist when the racers start: each is wiped and named in
     exactly one shifts.wiped line; every employee keeps an assignment on a
     current shift."""
-    import psycopg
 
     logs = tmp_path / "logs"
     env = child_env(logs, DATABASE_URL=pg_database)
     _migrate(env)
-    with psycopg.connect(pg_database) as conn:
+    with _connect(pg_database) as conn:
         expired = [
             conn.execute(
                 "INSERT INTO speedy_shifts (wage_bonus, total_hours, shift_date) "
@@ -174,7 +180,7 @@ def test_the_wipe_racing_assignments_reports_each_shift_once(pg_database, tmp_pa
     named = Counter(i for e in wiped for i in e["shift_ids"])  # type: ignore[union-attr]
     assert named == Counter(expired)
     assert all(e["count"] == len(e["shift_ids"]) > 0 for e in wiped)  # type: ignore[arg-type]
-    with psycopg.connect(pg_database) as conn:
+    with _connect(pg_database) as conn:
         unassigned = conn.execute(
             "SELECT count(*) FROM speedy_employees e WHERE NOT EXISTS (SELECT 1 FROM "
             "speedy_shiftsemployees se JOIN speedy_shifts s ON s.id = se.shift_id "

@@ -223,15 +223,19 @@ def test_size_rotation_checks_the_shared_counter_not_lstat_per_line(tmp_path, mo
     """With size rotation a writer does not stat the path for each line: it
     reads the rotation counter, and still follows another writer's rotation."""
     path = tmp_path / "events.jsonl"
-    a = FileSink(path, max_bytes=2000)
-    b = FileSink(path, max_bytes=2000)  # another process, as far as the file goes
-    a.write(b'{"n":0}')
-    b.write(b'{"n":1}')
     calls = []
-    real_lstat = _sink.os.lstat
-    monkeypatch.setattr(_sink.os, "lstat", lambda p: calls.append(str(p)) or real_lstat(p))
-    for n in range(2, 5):
-        b.write(b'{"n":%d}' % n)
+    with monkeypatch.context() as m:
+        # The clock stands still, so that a stall cannot bring the periodic recheck.
+        now = _sink.time.monotonic()
+        m.setattr(_sink.time, "monotonic", lambda: now)
+        a = FileSink(path, max_bytes=2000)
+        b = FileSink(path, max_bytes=2000)  # another process, as far as the file goes
+        a.write(b'{"n":0}')
+        b.write(b'{"n":1}')
+        real_lstat = _sink.os.lstat
+        m.setattr(_sink.os, "lstat", lambda p: calls.append(str(p)) or real_lstat(p))
+        for n in range(2, 5):
+            b.write(b'{"n":%d}' % n)
     assert str(path) not in calls
     a.write(b'{"n":5,"pad":"' + b"x" * 2000 + b'"}')  # over the limit: a rotates
     a.wait()

@@ -70,6 +70,7 @@ def test_the_interval_policy_fsyncs_in_the_background_and_at_close(tmp_path, fsy
     while not fsyncs and time.monotonic() < deadline:
         time.sleep(0.01)
     assert 1 <= len(fsyncs) < 200
+    sink.close()  # its thread could otherwise fsync again while slow's are counted
     slow = FileSink(tmp_path / "django.jsonl", durability=Durability(interval_ms=3_600_000))
     slow.write(b'{"n":1}')
     before = len(fsyncs)
@@ -152,6 +153,13 @@ def test_external_rotation_warns_about_the_settings_it_ignores(settings):
 # -- time-based rotation ------------------------------------------------------
 
 
+def away_from_a_boundary(interval_s: int, margin_s: float = 2.0) -> None:
+    """Wait until the real clock is ``margin_s`` inside its current period, so
+    that no real period boundary falls between the test's writes."""
+    while not margin_s < time.time() % interval_s < interval_s - margin_s:
+        time.sleep(0.05)
+
+
 def age(path: Path, seconds: float) -> None:
     """Set the file's mtime ``seconds`` into the past (its last write was then)."""
     past = time.time() - seconds
@@ -163,6 +171,7 @@ def test_a_file_last_written_in_an_earlier_period_is_rotated_before_the_next_lin
     holding the earlier period's lines, so the new line starts the new file."""
     path = tmp_path / "events.jsonl"
     sink = FileSink(path, rotate_interval_s=3600)
+    away_from_a_boundary(3600)
     sink.write(b'{"n":1}')
     sink.write(b'{"n":2}')
     assert rotated_files(path) == []  # same period: no rotation
@@ -181,6 +190,7 @@ def test_only_one_of_several_writers_rotates_at_a_period_boundary(tmp_path):
     first rotates, the second sees a file of the new period and writes to it."""
     path = tmp_path / "events.jsonl"
     a, b = FileSink(path, rotate_interval_s=60), FileSink(path, rotate_interval_s=60)
+    away_from_a_boundary(60)
     a.write(b'{"n":1}')
     b.write(b'{"n":2}')
     age(path, 120)

@@ -24,7 +24,7 @@ SHIFT_EVENTS = ("shift.created", "shift.assigned", "shifts.wiped")
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("every_line_is_sound"),
+    pytest.mark.usefixtures("every_line_is_sound", "one_date"),
 ]
 
 

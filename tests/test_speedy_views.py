@@ -18,7 +18,7 @@ URLS = ("/test_signals/", "/test_logging/")
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("every_line_is_sound"),
+    pytest.mark.usefixtures("every_line_is_sound", "one_date"),
 ]
 
 
