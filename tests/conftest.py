@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from eventlog.write import pipeline as _pipeline
 from tests.browser import browser  # noqa: F401 (the real-Chromium fixture)
 from tests.helpers import assert_chains, assert_envelope, clear_of_midnight, raw_lines, read
+
+# CI runs the examples derived from each test's name, the same on every run,
+# so that a landing is not decided by chance; a run here draws new ones.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("EVENTLOG_CI") == "1":
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +53,6 @@ def postgres_url() -> Iterator[str]:
     names, else CI's cluster (``EVENTLOG_PG_URL``), else a private cluster
     started for the session (tests/pgcluster.py). Skips without one here;
     fails in CI."""
-    import os
     import tempfile
 
     from tests import pgcluster
