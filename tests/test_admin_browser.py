@@ -11,6 +11,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 
 from eventlog.signals import event_signal
 from eventlog.write import pipeline as _pipeline
@@ -154,6 +155,40 @@ def test_a_script_in_a_value_is_shown_as_text(browser: Browser, root, eventlog_d
     _not_pwned(browser)
     assert "onerror=" in browser.text("#eventlog-line")
     browser.screenshot("hostile-event")
+
+
+def _fits_the_window(b: Browser) -> None:
+    width = b.driver.execute_script("return [document.documentElement.scrollWidth, innerWidth]")
+    assert width[0] <= width[1], width
+
+
+def test_a_long_value_without_spaces_wraps_instead_of_widening_the_page(
+    browser: Browser, root, eventlog_dir
+):
+    """A token as long as the fields hold, in values and so in the object's
+    name, wraps in its cell: no page of the admin grows wider than the window."""
+    token = "Zq" + "x" * 98
+    employee = _employee(token)
+    employee.last_name = token
+    employee.address = token * 2 + "Zq" * 27
+    employee.save()
+    event_signal.send(sender="t", message=token)
+    browser.login("root", PASSWORD)
+    browser.get(f"/admin/speedy/employees/{employee.pk}/history/")
+    browser.find("#eventlog-history")
+    _fits_the_window(browser)
+    browser.screenshot("long-value-history")
+    browser.follow(browser.find("tr[data-event='model.created'] a.eventlog-restore"))
+    browser.find("#eventlog-plan")
+    _fits_the_window(browser)
+    browser.get("/admin/eventlog/event/")
+    browser.find("#eventlog-events")
+    _fits_the_window(browser)
+    browser.screenshot("long-value-events")
+    employee.delete()
+    browser.get(reverse("admin:speedy_employees_eventlog_deleted"))
+    browser.find("#eventlog-deleted")
+    _fits_the_window(browser)
 
 
 def test_staff_without_the_permission_is_refused(browser: Browser, django_user_model):

@@ -425,3 +425,47 @@ def test_hostile_object_and_event_ids_are_messages_not_500s(client, boss):
         assert "errornote" in html
         assert "<b>nope" not in html
         assert client.post(restore_url(object_id, "x")).status_code == 302
+
+
+def test_an_actor_is_linked_only_to_a_user_that_exists(client, boss, eventlog_dir):
+    """A line's actor_id is linked to the user's admin page only while that
+    user exists: a deleted user's or a made-up id is shown as text."""
+    ann = hire()
+    gone = get_user_model().objects.create_user("gone", password="pw")
+    import eventlog
+
+    for who in (gone, boss):
+        with eventlog.context(actor=who.get_username(), actor_id=str(who.pk)):
+            ann.age += 1
+            ann.save()
+    with eventlog.context(actor="nobody", actor_id="not-a-number"):
+        ann.age += 1
+        ann.save()
+    gone_pk = gone.pk
+    gone.delete()
+    html = page(client.get(history_url(ann.pk)))
+    assert reverse("admin:auth_user_change", args=[boss.pk]) in html
+    assert reverse("admin:auth_user_change", args=[gone_pk]) not in html
+    assert "/not-a-number/" not in html
+    assert "gone" in plain(html)
+    assert "nobody" in plain(html)
+
+
+def test_the_restore_page_names_the_object_as_its_history_page_does(client, boss, eventlog_dir):
+    ann = hire(first_name="Ada", last_name="Byron")
+    first = events(eventlog_dir, LABEL, ann.pk)[0]
+    ann.age = 44
+    ann.save()
+    html = page(client.get(restore_url(ann.pk, first["event_id"])))
+    title = re.search(r"<title>(.*?)</title>", html, re.S)
+    assert title is not None
+    assert str(ann) in title.group(1)
+    assert "speedy.employees#" not in plain(html)
+
+
+def test_counts_are_singular_for_one(client, boss):
+    ann = hire()
+    assert "1 event " in plain(page(client.get(history_url(ann.pk)))) + " "
+    ann.delete()
+    deleted = reverse("admin:speedy_employees_eventlog_deleted")
+    assert "1 deleted row " in plain(page(client.get(deleted))) + " "

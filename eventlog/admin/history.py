@@ -9,7 +9,7 @@ nothing, except the POST of a restore, which saves through
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -149,17 +149,38 @@ class EventlogHistoryMixin:
     def _info_url(self, action: str, *args: Any) -> str | None:
         return self._url(f"admin:{self.opts.app_label}_{self.opts.model_name}_{action}", *args)
 
-    def _actor_url(self, event: Mapping[str, Any]) -> str | None:
-        actor_id = event.get("actor_id")
-        if actor_id is None or isinstance(actor_id, (dict, list)):
-            return None
+    def _known_users(self, events: Iterable[Mapping[str, Any]]) -> set[str]:
+        """The ``actor_id``s among ``events`` of users that exist now (one
+        query), so that a deleted or made-up id is not linked."""
         user_model = get_user_model()
         if not self.admin_site.is_registered(user_model):
+            return set()
+        field = user_model._meta.pk
+        if field is None:
+            return set()
+        pks = set()
+        for event in events:
+            actor_id = event.get("actor_id")
+            if isinstance(actor_id, (str, int)) and not isinstance(actor_id, bool):
+                try:
+                    pks.add(field.to_python(actor_id))
+                except (ValidationError, ValueError, TypeError):
+                    continue  # not an id of this user model: never linked
+        if not pks:
+            return set()
+        found = user_model._default_manager.filter(pk__in=pks).values_list("pk", flat=True)
+        return {str(pk) for pk in found}
+
+    def _actor_url(self, event: Mapping[str, Any], known: set[str]) -> str | None:
+        actor_id = event.get("actor_id")
+        if actor_id is None or isinstance(actor_id, (dict, list)) or str(actor_id) not in known:
             return None
-        meta = user_model._meta
+        meta = get_user_model()._meta
         return self._url(f"admin:{meta.app_label}_{meta.model_name}_change", quote(str(actor_id)))
 
-    def _row(self, event: Mapping[str, Any], pk_text: str, object_id: str) -> dict[str, Any]:
+    def _row(
+        self, event: Mapping[str, Any], pk_text: str, object_id: str, known: set[str]
+    ) -> dict[str, Any]:
         name = event.get("event")
         event_id = event.get("event_id")
         shown_id = display.text(event_id, 100) if isinstance(event_id, str) else ""
@@ -176,7 +197,7 @@ class EventlogHistoryMixin:
             "event_id": shown_id,
             "detail_url": detail,
             "actor": display.text(event.get("actor", ""), 100),
-            "actor_url": self._actor_url(event),
+            "actor_url": self._actor_url(event, known),
             "ip": display.text(event.get("ip", ""), 100),
             "reason": display.text(event.get("reason", "")),
             "request_id": display.text(event.get("request_id", ""), 130),
@@ -232,7 +253,8 @@ class EventlogHistoryMixin:
         found.reverse()
         paginator = Paginator(found, PER_PAGE)
         page_obj = paginator.get_page(request.GET.get("p", 1))
-        rows = [self._row(event, pk_text, object_id) for event in page_obj]
+        known = self._known_users(page_obj)
+        rows = [self._row(event, pk_text, object_id, known) for event in page_obj]
         shown = str(obj) if obj is not None else ""
         if obj is None:
             reprs = [e.get("object_repr") for e in found if e.get("object_repr")]
@@ -356,7 +378,10 @@ class EventlogHistoryMixin:
                         "restored": display.text(change.restored),
                     }
                 )
-        shown = display.text(plan.label if plan is not None else f"{label}#{pk_text}")
+        if exists and obj is not None:
+            shown = display.text(str(obj))  # as the History page names it
+        else:
+            shown = display.text(plan.label if plan is not None else f"{label}#{pk_text}")
         context = self._context(
             request,
             title=f"Restore {shown} to version {version_id}",
