@@ -201,3 +201,13 @@ def clear_of_midnight(needed_s: float) -> None:
     left = 86400 - time.time() % 86400
     if left < needed_s:
         time.sleep(left + 0.5)
+
+
+async def close_executor_connection() -> None:
+    """Close the database connection of asgiref's ``sync_to_async`` thread,
+    which would otherwise stay open and keep PostgreSQL from dropping the
+    test database at the end of the session."""
+    from asgiref.sync import sync_to_async
+    from django.db import connection
+
+    await sync_to_async(lambda: connection.close())()

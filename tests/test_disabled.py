@@ -16,7 +16,7 @@ import eventlog
 from eventlog.audit import registry as _registry
 from eventlog.signals import event_signal
 from eventlog.write import pipeline as _pipeline
-from tests.helpers import read
+from tests.helpers import close_executor_connection, read
 from tests.zoo.models import Animal, AnimalProxy, Bulky, Enclosure, Keeper, LoudAnimal
 
 pytestmark = [
@@ -190,6 +190,7 @@ def test_it_is_per_task_and_inherited_by_sync_to_async(eventlog_dir):
         with eventlog.disabled():
             await create("quiet in sync_to_async")
             await sync_to_async(Animal.objects.filter(name="loud task").delete)()
+        await close_executor_connection()
 
     asyncio.run(main())
     assert [(e["event"], e["snapshot"]["name"]) for e in model_lines(eventlog_dir)] == [
@@ -276,6 +277,7 @@ def test_a_decorated_coroutine_function_is_off_while_it_runs(eventlog_dir):
         async with eventlog.disabled():
             await create("quiet too")
         await create("loud")
+        await close_executor_connection()
 
     asyncio.run(main())
     assert [e["snapshot"]["name"] for e in model_lines(eventlog_dir)] == ["loud"]

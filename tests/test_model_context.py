@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import eventlog
 from eventlog.testing import capture_events
-from tests.helpers import raw_lines, read
+from tests.helpers import close_executor_connection, raw_lines, read
 from tests.zoo.models import Animal, Enclosure
 
 
@@ -52,12 +52,6 @@ def test_each_thread_keeps_its_own_actor(eventlog_dir):
         assert event["reason"] == "r" + event["actor"][4:]
 
 
-async def _close_the_executors_connection() -> None:
-    # sync_to_async runs in asgiref's one executor thread, whose connection
-    # would otherwise stay open and block PostgreSQL's drop of the test database.
-    await sync_to_async(lambda: connection.close())()
-
-
 @pytest.mark.django_db(transaction=True)
 def test_each_asyncio_task_keeps_its_own_actor(eventlog_dir):
     """Concurrent asyncio tasks saving through sync_to_async keep the actor
@@ -71,7 +65,7 @@ def test_each_asyncio_task_keeps_its_own_actor(eventlog_dir):
 
     async def main() -> None:
         await asyncio.gather(*(task(i) for i in range(5)))
-        await _close_the_executors_connection()
+        await close_executor_connection()
 
     asyncio.run(main())
     created = read(eventlog_dir, event="model.created")
@@ -88,7 +82,7 @@ def test_an_async_view_saving_through_sync_to_async_keeps_its_user(
     user = django_user_model.objects.create_user("carol", password="pw-123456")
     asyncio.run(async_client.aforce_login(user))
     response = asyncio.run(async_client.get("/async-save/", headers={"X-Request-ID": "rq-9"}))
-    asyncio.run(_close_the_executors_connection())
+    asyncio.run(close_executor_connection())
     assert response.status_code == 200
     (created,) = [
         e for e in read(eventlog_dir, event="model.created") if e["model"] == "zoo.animal"
