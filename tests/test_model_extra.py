@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,18 @@ def test_extra_keys_are_on_created_updated_and_deleted_lines(eventlog_dir, bulky
     assert [e["tenant"] for e in lines] == ["t-1", "t-2", "t-2"]
     assert {e["api_key"] for e in lines} == {"***"}  # masked like any key
     assert all(isinstance(x, Bulky) for x in seen)  # the instance, not its pk
+    assert_schema(raw_lines(eventlog_dir))
+
+
+def test_extra_keys_are_on_snapshot_lines(eventlog_dir, bulky_with):
+    """model.snapshot holds what model.created would, the extra keys included."""
+    from django.core.management import call_command
+
+    Bulky.objects.create(name="a", n=7)
+    bulky_with(tenant)
+    call_command("eventlog", "snapshot", "zoo.bulky", stdout=io.StringIO())
+    (line,) = [e for e in model_lines(eventlog_dir) if e["event"] == "model.snapshot"]
+    assert (line["tenant"], line["api_key"]) == ("t-7", "***")
     assert_schema(raw_lines(eventlog_dir))
 
 

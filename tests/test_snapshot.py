@@ -154,6 +154,24 @@ def test_bad_labels_and_batches_are_one_line_errors_and_write_nothing(eventlog_d
     assert snapshots(eventlog_dir) == []
 
 
+def test_inside_disabled_nothing_is_written_and_the_command_says_why(eventlog_dir):
+    """disabled() writes no model.* line, model.snapshot included: the command
+    fails with one line instead of reporting rows it did not write."""
+    Animal.objects.create(name="Rex")
+    before = len(read(eventlog_dir))
+    with eventlog.disabled(), pytest.raises(CommandError, match=r"^eventlog is disabled here"):
+        run("snapshot", "zoo.animal")
+    assert len(read(eventlog_dir)) == before
+    from eventlog.audit import snapshot as _snapshot
+    from eventlog.audit.registry import lookup
+
+    reg = lookup(Animal)
+    assert reg is not None
+    with eventlog.disabled():
+        assert _snapshot.write(reg) == 0
+    assert len(read(eventlog_dir)) == before
+
+
 def test_a_database_error_is_one_line(eventlog_dir, monkeypatch):
     from django.db import OperationalError
 

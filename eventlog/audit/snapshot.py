@@ -22,7 +22,9 @@ from django.db.models import Model
 from eventlog.audit import receivers
 from eventlog.audit import registry as _registry
 from eventlog.audit.app_events import object_id, object_repr
+from eventlog.audit.extra import add_extra
 from eventlog.audit.registry import Registration
+from eventlog.audit.switch import off
 from eventlog.write.pipeline import emit
 
 __all__ = ["BATCH", "count", "registrations", "write"]
@@ -91,21 +93,21 @@ def write(
     reg: Registration, batch: int = BATCH, progress: Callable[[int], None] | None = None
 ) -> int:
     """One ``model.snapshot`` per row of ``reg``'s model, in primary-key
-    order; how many were written. ``progress`` is called with 1 per row."""
+    order; how many were written. ``progress`` is called with 1 per row.
+    Inside :func:`eventlog.disabled`, as for every ``model.*`` line, nothing
+    is read or written (0)."""
+    if off():
+        return 0
     rows = reg.model._base_manager.order_by("pk")
     written = 0
     for instance in rows.iterator(chunk_size=batch):
-        emit(
-            "model.snapshot",
-            {
-                "model": reg.label,
-                "object_id": object_id(instance),
-                "object_repr": object_repr(instance),
-                "snapshot": receivers.snapshot(reg, receivers.current_values(reg, instance)),
-            },
-            on_commit=True,
-            using=rows.db,
-        )
+        line = {
+            "model": reg.label,
+            "object_id": object_id(instance),
+            "object_repr": object_repr(instance),
+            "snapshot": receivers.snapshot(reg, receivers.current_values(reg, instance)),
+        }
+        emit("model.snapshot", add_extra(reg.extra, instance, line), on_commit=True, using=rows.db)
         written += 1
         if progress is not None:
             progress(1)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from eventlog.audit import snapshot as _snapshot
+from eventlog.audit.switch import off
 from eventlog.cli.base import Defaults, Failure
 from eventlog.cli.console import Console
 from eventlog.cli.progress import ProgressBar
@@ -57,6 +58,10 @@ def _batch(value: Any) -> int:
 def run(options: Mapping[str, Any], console: Console, defaults: Defaults) -> None:
     """Snapshot the rows, with a progress bar on a terminal, then say how many
     lines each model got (also those done before a failure)."""
+    if off():
+        raise Failure(
+            "eventlog is disabled here (eventlog.disabled()): no model.snapshot line is written"
+        )
     batch = _batch(options.get("batch", _snapshot.BATCH))
     labels = options.get("labels") or ()
     if isinstance(labels, str):
