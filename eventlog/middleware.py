@@ -149,9 +149,9 @@ class EventlogMiddleware:
     def process_view(
         self, request: HttpRequest, view: Any, args: Any, kwargs: dict[str, Any]
     ) -> None:
-        """Once the URL is resolved: a path segment that is the value of a URL
-        parameter named like a secret (the ``<token>`` of Django's password
-        reset link) is ``***`` in the ``path`` of the request's later lines."""
+        """Once the URL is resolved: the value of a URL parameter named like a
+        secret (the ``<token>`` of Django's password reset link) is ``***``
+        wherever it occurs in the ``path`` of the request's later lines."""
         _mask_path(request, kwargs)
 
     async def _aprocess_view(
@@ -200,7 +200,7 @@ class EventlogMiddleware:
 
 
 def _mask_path(request: HttpRequest, kwargs: Mapping[str, Any]) -> None:
-    """Rebind the request's context with its path's secret segments masked;
+    """Rebind the request's context with its path's secret values masked;
     never raises."""
     try:
         if not kwargs:
@@ -210,7 +210,12 @@ def _mask_path(request: HttpRequest, kwargs: Mapping[str, Any]) -> None:
         info = request.__dict__.get(_context.INFO_ATTR)
         if not secret or not isinstance(info, _context.RequestInfo) or info.path is None:
             return
-        path = "/".join(MASK if part in secret else part for part in info.path.split("/"))
+        path = info.path
+        # Wherever it occurs, not only as a whole segment: a <path:...> value
+        # spans segments, and a route may put one inside a segment ("<uid>-<token>").
+        # Longest first, so that a secret containing another is masked whole.
+        for value in sorted(secret, key=len, reverse=True):
+            path = path.replace(value, MASK)
         if path == info.path:
             return
         request.__dict__[_context.INFO_ATTR] = replace(info, path=path)

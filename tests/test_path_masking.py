@@ -13,6 +13,7 @@ from tests.helpers import raw_lines, read
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.urls")]
 
 TOKEN = "cz9aqw-4f0e1c8b9d2a7e6f5c4b3a2918070605"
+PLAIN_TOKEN = "Zq4f0e1c8b9d2a7e6f5c4b3a29180706"  # no "-": one value for any converter
 
 
 def _mine(directory):
@@ -27,6 +28,25 @@ def test_a_token_in_the_path_is_masked(client, eventlog_dir, settings):
     assert [e["event"] for e in lines] == ["app.event", "http.request"]
     assert {e["path"] for e in lines} == {"/reset/MQ/***/"}
     assert lines[1]["path"] == "/reset/MQ/***/"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (f"/t/abc/{PLAIN_TOKEN}/def/end/", "/t/***/end/"),
+        (f"/d/{PLAIN_TOKEN}.zip", "/d/***.zip"),
+        (f"/r/MQ-{PLAIN_TOKEN}/", "/r/MQ-***/"),
+    ],
+)
+def test_a_secret_that_is_not_a_whole_segment_is_masked_where_it_occurs(
+    client, eventlog_dir, settings, url, shown
+):
+    """A <path:...> value spanning segments, a value inside a segment: the
+    secret is masked wherever it is in the path."""
+    settings.EVENTLOG_REQUEST_EVENTS = True
+    assert client.get(url).status_code == 200
+    assert PLAIN_TOKEN.encode() not in b"".join(raw_lines(eventlog_dir))
+    assert {e["path"] for e in _mine(eventlog_dir)} == {shown}
 
 
 def test_a_token_in_the_path_is_masked_in_an_async_view(eventlog_dir, settings):

@@ -65,8 +65,17 @@ async def async_reset_link(request: HttpRequest, uidb64: str, token: str) -> Htt
     return HttpResponse("ok")
 
 
+def secret_anywhere(request: HttpRequest, **kwargs: str) -> HttpResponse:
+    """Secrets that are not a whole path segment: several segments, part of one."""
+    event_signal.send(sender="tests", message="opened")
+    return HttpResponse("ok")
+
+
 urlpatterns = [
     path("reset/<uidb64>/<token>/", reset_link),
+    path("t/<path:token>/end/", secret_anywhere),
+    path("d/<str:api_key>.zip", secret_anywhere),
+    path("r/<uidb64>-<str:password_reset_token>/", secret_anywhere),
     path("async-reset/<uidb64>/<token>/", async_reset_link),
     path("async-save/", async_save),
     path("async-auth/", async_authenticated),
