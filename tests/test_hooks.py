@@ -56,6 +56,12 @@ def forge(logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str
     return event_dict
 
 
+def echo(logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    event_signal.send(sender="hook", message=f"saw {event_dict.get('message')}")
+    event_dict["echoed"] = True
+    return event_dict
+
+
 def redact_ip(logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     event_dict.pop("ip", None)
     event_dict["actor"] = "someone"
@@ -95,6 +101,22 @@ def test_hooks_run_in_order_and_see_what_earlier_ones_did(eventlog_dir, settings
     event_signal.send(sender="tests", message="one")
     assert "tenant" not in calls[0][2]
     assert calls[1][2]["tenant"] == "acme"
+
+
+def test_an_event_sent_from_a_hook_is_written_without_running_the_hooks_again(
+    eventlog_dir, settings, capsys
+):
+    """A hook that logs (sends event_signal) does not loop: its event is
+    written once, without hooks, before the line the hook is working on."""
+    settings.EVENTLOG_PROCESSORS = [f"{HERE}.echo"]
+    event_signal.send(sender="tests", message="one")
+    lines = read(eventlog_dir)
+    assert [(e["message"], e.get("echoed")) for e in lines] == [
+        ("saw one", None),
+        ("one", True),
+    ]
+    assert "eventlog" not in capsys.readouterr().err
+    assert_chains(raw_lines(eventlog_dir))
 
 
 def test_what_a_hook_adds_is_masked(eventlog_dir, settings):

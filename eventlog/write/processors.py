@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from contextvars import ContextVar
 from typing import Any, Final
 
 from eventlog.core import ecs
@@ -64,6 +65,9 @@ class AddEnvelope:
         return self.masker.merge(out, self._context(), event_dict)
 
 
+_in_hooks: ContextVar[bool] = ContextVar("eventlog_in_hooks", default=False)
+
+
 class RunHooks:
     """The project's ``EVENTLOG_PROCESSORS``, ``(name, processor)`` in order,
     on the enveloped, masked event dict; what they return is masked again.
@@ -79,7 +83,10 @@ class RunHooks:
     so the line takes no ``seq``. The envelope is the pipeline's: a hook's
     new value for one of its keys, or for a sink key, goes under ``"extra"``
     (as any caller's would), a removed one is put back. The context and the
-    event's keys are the hook's to change or remove.
+    event's keys are the hook's to change or remove. An event a hook logs
+    (through ``event_signal`` or eventlog's API) is written at once without
+    the hooks, which would otherwise call themselves until Python's
+    recursion limit.
     """
 
     def __init__(self, hooks: Sequence[tuple[str, Callable[..., Any]]], masker: Masker) -> None:
@@ -87,18 +94,24 @@ class RunHooks:
         self.masker = masker
 
     def __call__(self, logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+        if _in_hooks.get():
+            return event_dict
         current: Mapping[Any, Any] = event_dict
         failed: list[str] = []
-        for name, hook in self.hooks:
-            try:
-                result = hook(None, method_name, dict(current))
-            except Exception as exc:  # DropEvent is a BaseException: it passes
-                failed.append(f"{name}: {type(exc).__name__}: {exc}"[:300])
-                continue
-            if not isinstance(result, Mapping):
-                failed.append(f"{name}: returned {type(result).__name__}, not a dict")
-                continue
-            current = result
+        token = _in_hooks.set(True)
+        try:
+            for name, hook in self.hooks:
+                try:
+                    result = hook(None, method_name, dict(current))
+                except Exception as exc:  # DropEvent is a BaseException: it passes
+                    failed.append(f"{name}: {type(exc).__name__}: {exc}"[:300])
+                    continue
+                if not isinstance(result, Mapping):
+                    failed.append(f"{name}: returned {type(result).__name__}, not a dict")
+                    continue
+                current = result
+        finally:
+            _in_hooks.reset(token)
         out = {key: event_dict[key] for key in event_dict if key in ENVELOPE}
         rest = {
             key: value
