@@ -451,6 +451,20 @@ def test_an_actor_is_linked_only_to_a_user_that_exists(client, boss, eventlog_di
     assert "nobody" in plain(html)
 
 
+@pytest.mark.parametrize("actor_id", [10**30, "9" * 30, -(2**63) - 1])
+def test_an_actor_id_no_database_could_hold_is_shown_unlinked(client, boss, actor_id):
+    """An id too large for the user table's column (a forged line, an
+    external id) is shown as text; the page does not fail."""
+    import eventlog
+
+    ann = hire()
+    with eventlog.context(actor="huge", actor_id=actor_id):
+        ann.age += 1
+        ann.save()
+    html = page(client.get(history_url(ann.pk)))
+    assert "huge" in plain(html)
+
+
 def test_the_restore_page_names_the_object_as_its_history_page_does(client, boss, eventlog_dir):
     ann = hire(first_name="Ada", last_name="Byron")
     first = events(eventlog_dir, LABEL, ann.pk)[0]

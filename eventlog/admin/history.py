@@ -18,7 +18,7 @@ from django.contrib.admin.utils import quote, unquote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import models
+from django.db import DatabaseError, connections, models
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, URLPattern, path, reverse
@@ -158,18 +158,33 @@ class EventlogHistoryMixin:
         field = user_model._meta.pk
         if field is None:
             return set()
+        manager = user_model._default_manager
+        ranges = connections[manager.db].ops.integer_field_ranges
+        low, high = ranges.get(field.get_internal_type(), (None, None))
         pks = set()
         for event in events:
             actor_id = event.get("actor_id")
             if isinstance(actor_id, (str, int)) and not isinstance(actor_id, bool):
                 try:
-                    pks.add(field.to_python(actor_id))
+                    pk = field.to_python(actor_id)
                 except (ValidationError, ValueError, TypeError):
                     continue  # not an id of this user model: never linked
+                # Out of the column's range the query itself would fail (and,
+                # in a transaction, break it): such an id is no user's.
+                if isinstance(pk, int) and not (
+                    (low is None or pk >= low) and (high is None or pk <= high)
+                ):
+                    continue
+                pks.add(pk)
         if not pks:
             return set()
-        found = user_model._default_manager.filter(pk__in=pks).values_list("pk", flat=True)
-        return {str(pk) for pk in found}
+        try:
+            found = manager.filter(pk__in=pks).values_list("pk", flat=True)
+            return {str(pk) for pk in found}
+        except (DatabaseError, OverflowError, ValueError, TypeError):
+            # An id no column of the user table could hold (a forged line, a
+            # huge external id): nothing is linked, the page is still shown.
+            return set()
 
     def _actor_url(self, event: Mapping[str, Any], known: set[str]) -> str | None:
         actor_id = event.get("actor_id")
