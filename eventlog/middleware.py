@@ -210,12 +210,15 @@ def _mask_path(request: HttpRequest, kwargs: Mapping[str, Any]) -> None:
         info = request.__dict__.get(_context.INFO_ATTR)
         if not secret or not isinstance(info, _context.RequestInfo) or info.path is None:
             return
-        path = info.path
+        # The whole path, cut only afterwards: a secret the cut crosses would
+        # otherwise leave its first characters in the line.
+        path = request.path if isinstance(request.path, str) else info.path
         # Wherever it occurs, not only as a whole segment: a <path:...> value
         # spans segments, and a route may put one inside a segment ("<uid>-<token>").
         # Longest first, so that a secret containing another is masked whole.
         for value in sorted(secret, key=len, reverse=True):
             path = path.replace(value, MASK)
+        path = path[:MAX_PATH]
         if path == info.path:
             return
         request.__dict__[_context.INFO_ATTR] = replace(info, path=path)

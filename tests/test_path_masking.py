@@ -49,6 +49,20 @@ def test_a_secret_that_is_not_a_whole_segment_is_masked_where_it_occurs(
     assert {e["path"] for e in _mine(eventlog_dir)} == {shown}
 
 
+@pytest.mark.parametrize("before", [2020, 2040, 2100])
+def test_a_secret_across_or_past_the_length_cap_is_masked_before_the_cut(
+    client, eventlog_dir, settings, before
+):
+    """The path is cut at 2048 characters after masking: a secret the cut
+    crosses, or one past it, leaves no prefix of itself in the line."""
+    settings.EVENTLOG_REQUEST_EVENTS = True
+    url = f"/t/{'a' * before}/{PLAIN_TOKEN}/end/"
+    assert client.get(url).status_code == 200
+    data = b"".join(raw_lines(eventlog_dir))
+    assert PLAIN_TOKEN[:6].encode() not in data
+    assert {len(e["path"]) <= 2048 for e in _mine(eventlog_dir)} == {True}
+
+
 def test_a_token_in_the_path_is_masked_in_an_async_view(eventlog_dir, settings):
     import asyncio
 
