@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 import orjson
+import pytest
 import structlog
 
 from eventlog.conf import checks as conf_checks
@@ -59,6 +60,20 @@ def forge(logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str
 def echo(logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     event_signal.send(sender="hook", message=f"saw {event_dict.get('message')}")
     event_dict["echoed"] = True
+    return event_dict
+
+
+def save_a_row(logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    if event_dict.get("message") == "trigger":
+        from tests.zoo.models import Animal
+
+        Animal.objects.create(name="from a hook")
+    return event_dict
+
+
+def mark_redacted(logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    event_dict.pop("ip", None)
+    event_dict["redacted"] = True
     return event_dict
 
 
@@ -117,6 +132,17 @@ def test_an_event_sent_from_a_hook_is_written_without_running_the_hooks_again(
     ]
     assert "eventlog" not in capsys.readouterr().err
     assert_chains(raw_lines(eventlog_dir))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_a_hook_causes_still_runs_the_other_hooks(eventlog_dir, settings):
+    """Only the hook that is running is skipped for the events it causes: a
+    redaction hook after it still covers them."""
+    settings.EVENTLOG_PROCESSORS = [f"{HERE}.save_a_row", f"{HERE}.mark_redacted"]
+    event_signal.send(sender="tests", message="trigger")
+    lines = read(eventlog_dir)
+    assert [e["event"] for e in lines] == ["model.created", "app.event"]
+    assert all(e.get("redacted") is True for e in lines)
 
 
 def test_what_a_hook_adds_is_masked(eventlog_dir, settings):

@@ -65,7 +65,9 @@ class AddEnvelope:
         return self.masker.merge(out, self._context(), event_dict)
 
 
-_in_hooks: ContextVar[bool] = ContextVar("eventlog_in_hooks", default=False)
+_running_hooks: ContextVar[frozenset[int]] = ContextVar(
+    "eventlog_running_hooks", default=frozenset()
+)
 
 
 class RunHooks:
@@ -83,10 +85,10 @@ class RunHooks:
     so the line takes no ``seq``. The envelope is the pipeline's: a hook's
     new value for one of its keys, or for a sink key, goes under ``"extra"``
     (as any caller's would), a removed one is put back. The context and the
-    event's keys are the hook's to change or remove. An event a hook logs
-    (through ``event_signal`` or eventlog's API) is written at once without
-    the hooks, which would otherwise call themselves until Python's
-    recursion limit.
+    event's keys are the hook's to change or remove. An event a hook causes
+    (it sends ``event_signal``, saves a registered model) runs the other
+    hooks but not the ones already running in this context, which would
+    otherwise call themselves until Python's recursion limit.
     """
 
     def __init__(self, hooks: Sequence[tuple[str, Callable[..., Any]]], masker: Masker) -> None:
@@ -94,24 +96,24 @@ class RunHooks:
         self.masker = masker
 
     def __call__(self, logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-        if _in_hooks.get():
-            return event_dict
         current: Mapping[Any, Any] = event_dict
         failed: list[str] = []
-        token = _in_hooks.set(True)
-        try:
-            for name, hook in self.hooks:
-                try:
-                    result = hook(None, method_name, dict(current))
-                except Exception as exc:  # DropEvent is a BaseException: it passes
-                    failed.append(f"{name}: {type(exc).__name__}: {exc}"[:300])
-                    continue
-                if not isinstance(result, Mapping):
-                    failed.append(f"{name}: returned {type(result).__name__}, not a dict")
-                    continue
-                current = result
-        finally:
-            _in_hooks.reset(token)
+        running = _running_hooks.get()
+        for index, (name, hook) in enumerate(self.hooks):
+            if index in running:
+                continue
+            token = _running_hooks.set(running | {index})
+            try:
+                result = hook(None, method_name, dict(current))
+            except Exception as exc:  # DropEvent is a BaseException: it passes
+                failed.append(f"{name}: {type(exc).__name__}: {exc}"[:300])
+                continue
+            finally:
+                _running_hooks.reset(token)
+            if not isinstance(result, Mapping):
+                failed.append(f"{name}: returned {type(result).__name__}, not a dict")
+                continue
+            current = result
         out = {key: event_dict[key] for key in event_dict if key in ENVELOPE}
         rest = {
             key: value
