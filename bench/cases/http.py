@@ -1,7 +1,7 @@
 """6. HTTP: gunicorn, 4 sync workers, serving ``/bench/request/`` (the
 demo's ``/test_logging/``: an employee created in a transaction, its shift
 assignment and ``event_signal``, then a failed login as Django reports one;
-five to six lines per request, see :mod:`bench.http_urls`) on loopback,
+four to six lines per request, see :mod:`bench.http_urls`) on loopback,
 under wrk (or the Python load generator :mod:`bench.loadgen` when wrk is
 missing), in four servers: eventlog on; on with ``EVENTLOG_AUTH_EVENTS =
 False``; ``EVENTLOG_ENABLED=False`` (the middleware's context, the
@@ -59,7 +59,7 @@ WHOLE_TARGET = 0.95
 WHOLE_NOTE = (
     "Not installed, a request runs none of eventlog: no middleware context, no "
     "model receivers on its saves and loads, no line built or written; on, it "
-    "writes five to six lines and runs the receivers of two to three saves."
+    "writes four to six lines and runs the receivers of two to three saves."
 )
 DEMO_TABLES = ("speedy_shiftsemployees", "speedy_shifts", "speedy_employees")
 
