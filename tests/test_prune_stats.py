@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from eventlog.cli.progress import ProgressBar
-from tests.helpers import ROOT, child_env, make_line
+from tests.helpers import ROOT, child_env, make_line, write_log
 
 
 class Terminal(io.StringIO):
@@ -345,3 +345,11 @@ def test_prune_leaves_a_link_named_like_the_original_of_a_gz(tmp_path, pipe_stdi
     assert out.splitlines()[-1].startswith("Deleted 1 file(s), ")
     assert link.is_symlink()
     assert private.read_text() == "secret"
+
+
+def test_stats_text_says_one_event_in_the_singular(tmp_path):
+    write_log(tmp_path / "events.jsonl", make_line("2026-11-23T11:05:00.000000Z"))
+    out, _err = run("stats", "--dir", str(tmp_path))
+    assert "1 event  " in out
+    assert ", 1 event, from" in out
+    assert "1 events" not in out

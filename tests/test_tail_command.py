@@ -517,3 +517,25 @@ def test_stats_counts_an_unreadable_file_apart_from_bad_lines(logdir):
         else:
             assert "Unreadable: 1 file(s)" in text
             assert "bad line" not in text
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["tail"], ["history", "speedy.employees", "1"], ["stats"], ["stats", "--json"]],
+    ids=" ".join,
+)
+@pytest.mark.parametrize("damage", ["not gzip", "cut short"])
+def test_a_gzip_file_that_cannot_be_decompressed_fails_the_readers(logdir, args, damage):
+    """A rotated .gz that is not gzip, or is cut short, is a file that could
+    not be read (wholly): reported, and the command fails after its output."""
+    rotated = logdir / "events.jsonl.2026-11-23T09-00-00.000000Z.gz"
+    lines = b"".join(make_line(ts(m), n=m, object_id="1", pad="x" * 300) for m in range(50))
+    packed = gzip.compress(lines)
+    rotated.write_bytes(b"plain text, no gzip\n" if damage == "not gzip" else packed[:-40])
+    write_log(logdir / "events.jsonl", make_line(ts(60), n=60))
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError, match=r"^1 log file\(s\) could not be read, see above$"):
+        call_command("eventlog", *args, stdout=out, stderr=err)
+    assert "cannot read" in err.getvalue()
+    if args == ["stats", "--json"]:
+        assert orjson.loads(out.getvalue())["unreadable_files"] == 1

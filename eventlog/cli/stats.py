@@ -59,6 +59,10 @@ def run(options: Mapping[str, Any], console: Console, defaults: Defaults) -> Non
         raise Failure(f"{bad.unreadable} log file(s) could not be read, see above")
 
 
+def _events(count: int) -> str:
+    return "event" if count == 1 else "events"
+
+
 def _write_table(console: Console, result: Stats, where: list[Path], name: str) -> None:
     out = console.out
     shown = clean(", ".join(str(d) for d in where))
@@ -70,9 +74,10 @@ def _write_table(console: Console, result: Stats, where: list[Path], name: str) 
     for f in result.files:
         span = f"{short(f.oldest)} → {short(f.newest)}" if f.events else "-"
         path = clean(str(f.path)).ljust(width)
-        out(f"  {path}  {size(f.size):>9}  {f.events:>9} events  {span}")
+        out(f"  {path}  {size(f.size):>9}  {f.events:>9} {_events(f.events):<6}  {span}")
     out(
-        f"Total: {len(result.files)} file(s), {size(result.size)}, {result.events} events, "
+        f"Total: {len(result.files)} file(s), {size(result.size)}, "
+        f"{result.events} {_events(result.events)}, "
         f"from {short(result.oldest)} to {short(result.newest)}"
     )
     if result.bad_lines:

@@ -114,7 +114,10 @@ def numbered_lines(
                     while (rest := stream.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
                         pass
         except (OSError, EOFError, zlib.error) as exc:
-            report(path, lineno + 1, f"cannot read further: {exc}")
+            # Line number 0: the file could not be read (wholly), which the
+            # commands count apart from bad lines and fail on.
+            where = f" (from line {lineno + 1})" if lineno else ""
+            report(path, 0, f"cannot read further{where}: {exc}")
 
 
 def iter_lines(

@@ -134,7 +134,8 @@ def candidate_lines(
                 with memoryview(buf) as view:
                     got = stream.readinto(view[filled:])
             except (OSError, EOFError, zlib.error) as exc:
-                report(path, numbers(base), f"cannot read further: {exc}")
+                # Line number 0: the file could not be read wholly (see lines.py).
+                report(path, 0, f"cannot read further (from line {numbers(base)}): {exc}")
                 return
             if progress is not None:
                 position = disk_position(stream)
