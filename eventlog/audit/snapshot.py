@@ -27,7 +27,7 @@ from eventlog.audit.registry import Registration
 from eventlog.audit.switch import off
 from eventlog.write.pipeline import emit
 
-__all__ = ["BATCH", "count", "registrations", "write"]
+__all__ = ["BATCH", "count", "disabled_here", "registrations", "write"]
 
 BATCH: Final = 2000
 """Rows fetched per round trip by default."""
@@ -82,6 +82,12 @@ def _named(label: str) -> list[Registration]:
     if not regs:
         raise LookupError(f"no model of {label} is registered with eventlog")
     return [r for r in regs if r is not None]
+
+
+def disabled_here() -> bool:
+    """Whether :func:`write` would write nothing here (inside
+    :func:`eventlog.disabled`)."""
+    return off()
 
 
 def count(reg: Registration) -> int:

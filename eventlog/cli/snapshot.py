@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from eventlog.audit import snapshot as _snapshot
-from eventlog.audit.switch import off
 from eventlog.cli.base import Defaults, Failure
 from eventlog.cli.console import Console
 from eventlog.cli.progress import ProgressBar
@@ -58,7 +57,7 @@ def _batch(value: Any) -> int:
 def run(options: Mapping[str, Any], console: Console, defaults: Defaults) -> None:
     """Snapshot the rows, with a progress bar on a terminal, then say how many
     lines each model got (also those done before a failure)."""
-    if off():
+    if _snapshot.disabled_here():
         raise Failure(
             "eventlog is disabled here (eventlog.disabled()): no model.snapshot line is written"
         )
