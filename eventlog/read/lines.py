@@ -35,6 +35,7 @@ __all__ = [
     "Progress",
     "iter_lines",
     "numbered_lines",
+    "report_unreadable",
     "salvage",
     "warn_bad_line",
 ]
@@ -114,10 +115,15 @@ def numbered_lines(
                     while (rest := stream.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
                         pass
         except (OSError, EOFError, zlib.error) as exc:
-            # Line number 0: the file could not be read (wholly), which the
-            # commands count apart from bad lines and fail on.
-            where = f" (from line {lineno + 1})" if lineno else ""
-            report(path, 0, f"cannot read further{where}: {exc}")
+            report_unreadable(report, path, lineno + 1, exc)
+
+
+def report_unreadable(report: OnBadLine, path: Path, lineno: int, exc: BaseException) -> None:
+    """Report that ``path`` could not be read from line ``lineno`` on, with
+    line number 0: a file not wholly read, which the commands count apart
+    from bad lines and fail on."""
+    where = f" (from line {lineno})" if lineno > 1 else ""
+    report(path, 0, f"cannot read further{where}: {exc}")
 
 
 def iter_lines(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Final, cast
 
 from eventlog.read.files import disk_position, open_file
-from eventlog.read.lines import MAX_LINE_BYTES, OnBadLine, Progress
+from eventlog.read.lines import MAX_LINE_BYTES, OnBadLine, Progress, report_unreadable
 
 __all__ = ["LineNumbers", "candidate_lines", "line_number"]
 
@@ -134,8 +134,7 @@ def candidate_lines(
                 with memoryview(buf) as view:
                     got = stream.readinto(view[filled:])
             except (OSError, EOFError, zlib.error) as exc:
-                # Line number 0: the file could not be read wholly (see lines.py).
-                report(path, 0, f"cannot read further (from line {numbers(base)}): {exc}")
+                report_unreadable(report, path, numbers(base), exc)
                 return
             if progress is not None:
                 position = disk_position(stream)
