@@ -94,6 +94,8 @@ class RunHooks:
     def __init__(self, hooks: Sequence[tuple[str, Callable[..., Any]]], masker: Masker) -> None:
         self.hooks = tuple(hooks)
         self.masker = masker
+        # The set marking hook i as running when no other is: built once, not per line.
+        self._alone = tuple(frozenset({i}) for i in range(len(self.hooks)))
 
     def __call__(self, logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
         current: Mapping[Any, Any] = event_dict
@@ -102,7 +104,7 @@ class RunHooks:
         for index, (name, hook) in enumerate(self.hooks):
             if index in running:
                 continue
-            token = _running_hooks.set(running | {index})
+            token = _running_hooks.set(running | {index} if running else self._alone[index])
             try:
                 result = hook(None, method_name, dict(current))
             except Exception as exc:  # DropEvent is a BaseException: it passes
