@@ -48,7 +48,7 @@ TARGET = 0.97
 PATH = "/bench/request/"
 NOTE = (
     "A demo request runs several queries (SQLite, the shift assignment reads "
-    "every shift) and writes three to four lines, a percent or two of its "
+    "every shift) and writes four to six lines, a percent or two of its "
     "time; a larger gap on a shared 2-core machine (wrk, 8 workers and other "
     "jobs) is noise first: rerun on an idle machine with more rounds."
 )

@@ -182,8 +182,8 @@ class EventlogHistoryMixin:
             found = manager.filter(pk__in=pks).values_list("pk", flat=True)
             return {str(pk) for pk in found}
         except (DatabaseError, OverflowError, ValueError, TypeError):
-            # An id no column of the user table could hold (a forged line, a
-            # huge external id): nothing is linked, the page is still shown.
+            # The range check above keeps out ids no column could hold; any
+            # other failure of this lookup links nothing and still shows the page.
             return set()
 
     def _actor_url(self, event: Mapping[str, Any], known: set[str]) -> str | None:
